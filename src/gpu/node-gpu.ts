@@ -1,0 +1,64 @@
+// Node's WebGPU: the `webgpu` package (Dawn). Loaded only under Node, through dynamic imports, so that
+// browser bundles never pull it in.
+import { NODE_HINT, WebGPUUnavailableError } from './errors.js';
+
+/** Where Debian's chromium-common installs SwiftShader's Vulkan driver manifest. */
+export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+// dawn.node crashes if the object returned by create() is garbage-collected while an adapter or a
+// device made from it lives, so every instance we create stays referenced for the process lifetime.
+const instances: GPU[] = [];
+
+export interface NodeAdapterChoice {
+  adapter: GPUAdapter;
+  /** Set when the choice deserves a line in the log (the CPU fallback, a forced adapter). */
+  note?: string;
+}
+
+type CreateFn = (flags: string[]) => GPU;
+
+async function loadCreate(): Promise<CreateFn> {
+  try {
+    const mod = (await import('webgpu')) as unknown as { create: CreateFn };
+    return mod.create;
+  } catch (e) {
+    throw new WebGPUUnavailableError('load-webgpu', `cannot load the 'webgpu' package (${(e as Error).message})`, NODE_HINT);
+  }
+}
+
+async function swiftshaderAvailable(): Promise<boolean> {
+  const { existsSync } = await import('node:fs');
+  return existsSync(SWIFTSHADER_ICD);
+}
+
+async function requestFrom(create: CreateFn, flags: string[], power?: GPUPowerPreference): Promise<GPUAdapter | null> {
+  const gpu = create(flags);
+  instances.push(gpu);
+  return gpu.requestAdapter(power ? { powerPreference: power } : undefined);
+}
+
+/**
+ * Finds an adapter under Node. `which` is 'auto' (a real GPU, else SwiftShader if installed),
+ * 'fallback' (SwiftShader) or a Dawn adapter name.
+ */
+export async function nodeAdapter(which: string, flags: string[], power?: GPUPowerPreference): Promise<NodeAdapterChoice> {
+  const create = await loadCreate();
+  const useSwiftshader = async (why: string): Promise<NodeAdapterChoice> => {
+    if (!(await swiftshaderAvailable())) {
+      throw new WebGPUUnavailableError('request-adapter', `${why}, and SwiftShader is not installed at ${SWIFTSHADER_ICD}`, NODE_HINT);
+    }
+    // The Vulkan loader reads this when an instance is created, so it must be set before create().
+    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+    const adapter = await requestFrom(create, flags, power);
+    if (!adapter) throw new WebGPUUnavailableError('request-adapter', `${why}, and SwiftShader (${SWIFTSHADER_ICD}) gave no adapter either`, NODE_HINT);
+    return { adapter, note: `${why}; using SwiftShader, Vulkan on the CPU (${SWIFTSHADER_ICD}): expect CPU speed` };
+  };
+  if (which === 'fallback' || which === 'swiftshader') return useSwiftshader('CPU fallback requested');
+  const named = which !== 'auto';
+  const adapter = await requestFrom(create, named ? [...flags, `adapter=${which}`] : flags, power);
+  if (adapter) return { adapter, note: named ? `adapter '${which}' requested` : undefined };
+  if (named) {
+    throw new WebGPUUnavailableError('request-adapter', `no adapter named '${which}' (Dawn printed the adapters it found above)`, NODE_HINT);
+  }
+  return useSwiftshader('no GPU adapter found');
+}
