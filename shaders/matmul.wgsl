@@ -9,12 +9,14 @@
 // Bindings (group 0): 0 uniform Params; 1 c (read_write); 2 a; 3 b.
 //
 // matmul_register (register tiling, no workgroup memory; best on CPU-backed adapters such as
-// SwiftShader, where workgroup barriers are expensive):
-//   each thread owns a TM x TN = 4 x 8 block of C and keeps it in registers; per k it loads TM values of A
-//   and TN values of B and does TM * TN fused multiply-adds. Workgroup WG_X x WG_Y threads covers
-//   (WG_Y * TM) x (WG_X * TN) of C. Dispatch: (ceil(N / (WG_X * TN)), ceil(M / (WG_Y * TM)), batch).
-//   Rows and columns past the edge are clamped when loading and skipped when storing, so the k loop
-//   has no branches and any M, N, K works.
+//   SwiftShader, where workgroup barriers are expensive and an invocation's private values stay in
+//   registers): each thread owns an 8 x 8 block of C, held as 16 vec4 accumulators (rows r = 0..7,
+//   columns 0-3 in c{r}l and 4-7 in c{r}h). Per k it loads 8 values of A's column k and 8 of B's row k
+//   and does 64 fused multiply-adds. The block is written out row by row with plain names rather
+//   than arrays: SwiftShader spills arrays indexed in loops to memory (measured 10x slower).
+//   Workgroup WG_X x WG_Y threads covers (8 WG_Y) x (8 WG_X) of C.
+//   Dispatch: (ceil(N / (8 WG_X)), ceil(M / (8 WG_Y)), batch). Rows and columns past the edge are
+//   clamped when loading and skipped when storing, so the k loop has no branches and any M, N, K works.
 // matmul_shared (workgroup tiling; best on real GPUs): a 16 x 16 workgroup computes a 64 x 64 block
 //   of C; per step it stages a 64 x 16 slab of A and a 16 x 64 slab of B in workgroup memory (zero
 //   outside the matrix), then each thread accumulates its 4 x 4 block from them.
@@ -43,46 +45,105 @@ struct Params {
 override WG_X: u32 = 8;
 override WG_Y: u32 = 8;
 
-const TM = 4u;
-const TN = 8u;
-
 @compute @workgroup_size(WG_X, WG_Y)
 fn matmul_register(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row0 = gid.y * TM;
-  let col0 = gid.x * TN;
+  let row0 = gid.y * 8u;
+  let col0 = gid.x * 8u;
   if (row0 >= p.m || col0 >= p.n) {
     return;
   }
   let batch = gid.z;
-  var a_row: array<u32, TM>;
-  for (var r = 0u; r < TM; r++) {
-    a_row[r] = batch * p.a_bs + min(row0 + r, p.m - 1u) * p.a_rs;
-  }
-  var b_col: array<u32, TN>;
-  for (var j = 0u; j < TN; j++) {
-    b_col[j] = batch * p.b_bs + min(col0 + j, p.n - 1u) * p.b_cs;
-  }
-  var acc: array<array<f32, TN>, TM>;
+  // Start of each of the 8 rows of A and 8 columns of B this thread reads (clamped to the matrix).
+  let a0 = batch * p.a_bs;
+  let last_m = p.m - 1u;
+  let ar0 = a0 + min(row0 + 0u, last_m) * p.a_rs;
+  let ar1 = a0 + min(row0 + 1u, last_m) * p.a_rs;
+  let ar2 = a0 + min(row0 + 2u, last_m) * p.a_rs;
+  let ar3 = a0 + min(row0 + 3u, last_m) * p.a_rs;
+  let ar4 = a0 + min(row0 + 4u, last_m) * p.a_rs;
+  let ar5 = a0 + min(row0 + 5u, last_m) * p.a_rs;
+  let ar6 = a0 + min(row0 + 6u, last_m) * p.a_rs;
+  let ar7 = a0 + min(row0 + 7u, last_m) * p.a_rs;
+  let b0 = batch * p.b_bs;
+  let last_n = p.n - 1u;
+  let bc0 = b0 + min(col0 + 0u, last_n) * p.b_cs;
+  let bc1 = b0 + min(col0 + 1u, last_n) * p.b_cs;
+  let bc2 = b0 + min(col0 + 2u, last_n) * p.b_cs;
+  let bc3 = b0 + min(col0 + 3u, last_n) * p.b_cs;
+  let bc4 = b0 + min(col0 + 4u, last_n) * p.b_cs;
+  let bc5 = b0 + min(col0 + 5u, last_n) * p.b_cs;
+  let bc6 = b0 + min(col0 + 6u, last_n) * p.b_cs;
+  let bc7 = b0 + min(col0 + 7u, last_n) * p.b_cs;
+  var c0l = vec4<f32>();
+  var c0h = vec4<f32>();
+  var c1l = vec4<f32>();
+  var c1h = vec4<f32>();
+  var c2l = vec4<f32>();
+  var c2h = vec4<f32>();
+  var c3l = vec4<f32>();
+  var c3h = vec4<f32>();
+  var c4l = vec4<f32>();
+  var c4h = vec4<f32>();
+  var c5l = vec4<f32>();
+  var c5h = vec4<f32>();
+  var c6l = vec4<f32>();
+  var c6h = vec4<f32>();
+  var c7l = vec4<f32>();
+  var c7h = vec4<f32>();
   for (var k = 0u; k < p.k; k++) {
-    var av: array<f32, TM>;
-    for (var r = 0u; r < TM; r++) {
-      av[r] = a[a_row[r] + k * p.a_cs];
-    }
-    for (var j = 0u; j < TN; j++) {
-      let bv = b[b_col[j] + k * p.b_rs];
-      for (var r = 0u; r < TM; r++) {
-        acc[r][j] = fma(av[r], bv, acc[r][j]);
-      }
-    }
+    let ak = k * p.a_cs;
+    let bk = k * p.b_rs;
+    // B[k, col0 .. col0 + 7]
+    let bl = vec4<f32>(b[bc0 + bk], b[bc1 + bk], b[bc2 + bk], b[bc3 + bk]);
+    let bh = vec4<f32>(b[bc4 + bk], b[bc5 + bk], b[bc6 + bk], b[bc7 + bk]);
+    // C[row0 + r, :] += A[row0 + r, k] * B[k, :]
+    let av0 = vec4<f32>(a[ar0 + ak]);
+    c0l = fma(av0, bl, c0l);
+    c0h = fma(av0, bh, c0h);
+    let av1 = vec4<f32>(a[ar1 + ak]);
+    c1l = fma(av1, bl, c1l);
+    c1h = fma(av1, bh, c1h);
+    let av2 = vec4<f32>(a[ar2 + ak]);
+    c2l = fma(av2, bl, c2l);
+    c2h = fma(av2, bh, c2h);
+    let av3 = vec4<f32>(a[ar3 + ak]);
+    c3l = fma(av3, bl, c3l);
+    c3h = fma(av3, bh, c3h);
+    let av4 = vec4<f32>(a[ar4 + ak]);
+    c4l = fma(av4, bl, c4l);
+    c4h = fma(av4, bh, c4h);
+    let av5 = vec4<f32>(a[ar5 + ak]);
+    c5l = fma(av5, bl, c5l);
+    c5h = fma(av5, bh, c5h);
+    let av6 = vec4<f32>(a[ar6 + ak]);
+    c6l = fma(av6, bl, c6l);
+    c6h = fma(av6, bh, c6h);
+    let av7 = vec4<f32>(a[ar7 + ak]);
+    c7l = fma(av7, bl, c7l);
+    c7h = fma(av7, bh, c7h);
   }
-  let c_base = batch * p.m * p.n;
-  for (var r = 0u; r < TM; r++) {
-    if (row0 + r < p.m) {
-      for (var j = 0u; j < TN; j++) {
-        if (col0 + j < p.n) {
-          c[c_base + (row0 + r) * p.n + col0 + j] = acc[r][j];
-        }
-      }
+  store_row(batch, row0 + 0u, col0, c0l, c0h);
+  store_row(batch, row0 + 1u, col0, c1l, c1h);
+  store_row(batch, row0 + 2u, col0, c2l, c2h);
+  store_row(batch, row0 + 3u, col0, c3l, c3h);
+  store_row(batch, row0 + 4u, col0, c4l, c4h);
+  store_row(batch, row0 + 5u, col0, c5l, c5h);
+  store_row(batch, row0 + 6u, col0, c6l, c6h);
+  store_row(batch, row0 + 7u, col0, c7l, c7h);
+}
+
+// Writes the 8 values of one register row of C, skipping those past the edge.
+fn store_row(batch: u32, row: u32, col0: u32, lo: vec4<f32>, hi: vec4<f32>) {
+  if (row >= p.m) {
+    return;
+  }
+  let base = batch * p.m * p.n + row * p.n + col0;
+  for (var j = 0u; j < 4u; j++) {
+    if (col0 + j < p.n) {
+      c[base + j] = lo[j];
+    }
+    if (col0 + 4u + j < p.n) {
+      c[base + 4u + j] = hi[j];
     }
   }
 }

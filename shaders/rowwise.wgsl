@@ -2,11 +2,11 @@
 // cross-entropy with integer labels, each forward and backward.
 //
 // Math (per row x of length cols; g is the upstream gradient):
-//   softmax:      y = exp(x - m) / sum exp(x - m), m = max x        backward: dx = y * (g - sum(g * y))
-//   log-softmax:  y = x - m - log sum exp(x - m)                    backward: dx = g - exp(y) * sum(g)
+//   softmax:      y = exp(x - m) / s, m = max x, s = sum exp(x - m)   backward: dx = y * (g - sum(g * y))
+//   log-softmax:  y = (x - m) - log s                                 backward: dx = g - exp(y) * sum(g)
 //   l2 normalise: y = x / max(|x|, eps)   (torch.nn.functional.normalize)
 //                 backward: dx = (g - y (y . g)) / |x|  if |x| > eps, else g / eps
-//   cross-entropy per row with label t: loss = logsumexp(x) - x[t]
+//   cross-entropy per row with label t: loss = log s - (x[t] - m)   (= logsumexp(x) - x[t])
 //                 backward: dx = g_row * (softmax(x) - onehot(t)); a label outside [0, cols) gives NaN,
 //                 so the loss check of the trainer stops instead of training on garbage.
 //
@@ -67,8 +67,9 @@ fn neg_inf() -> f32 {
   return from_bits(0xff800000u);
 }
 
-// logsumexp of row `row`, computed by all threads of the workgroup together.
-fn row_logsumexp(row: u32, t: u32) -> f32 {
+// Maximum m and shifted sum s = sum exp(x - m) of row `row`, computed by all threads together.
+// Keeping them apart (rather than logsumexp = m + log s) keeps x - m exact for large logits.
+fn row_max_sum(row: u32, t: u32) -> vec2<f32> {
   let base = row * p.cols;
   var m = neg_inf();
   for (var j = t; j < p.cols; j += WG) {
@@ -79,7 +80,7 @@ fn row_logsumexp(row: u32, t: u32) -> f32 {
   for (var j = t; j < p.cols; j += WG) {
     s += exp(x[base + j] - m);
   }
-  return m + log(workgroup_reduce(s, t, false));
+  return vec2<f32>(m, workgroup_reduce(s, t, false));
 }
 
 @compute @workgroup_size(WG)
@@ -90,10 +91,11 @@ fn softmax_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
     return;
   }
   let base = row * p.cols;
-  let lse = row_logsumexp(row, t);
+  let ms = row_max_sum(row, t);
+  let log_s = log(ms.y);
   for (var j = t; j < p.cols; j += WG) {
-    let z = x[base + j] - lse;
-    out[base + j] = select(exp(z), z, LOG);
+    let z = x[base + j] - ms.x;
+    out[base + j] = select(exp(z) / ms.y, z - log_s, LOG);
   }
 }
 
@@ -169,12 +171,12 @@ fn cross_entropy_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
   if (row >= p.rows) {
     return;
   }
-  let lse = row_logsumexp(row, t);
+  let ms = row_max_sum(row, t);
   if (t == 0u) {
     let label = labels[row];
     var loss = from_bits(0x7fc00000u);
     if (label >= 0 && u32(label) < p.cols) {
-      loss = lse - x[row * p.cols + u32(label)];
+      loss = log(ms.y) - (x[row * p.cols + u32(label)] - ms.x);
     }
     out[row] = loss;
   }
@@ -188,12 +190,12 @@ fn cross_entropy_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
     return;
   }
   let base = row * p.cols;
-  let lse = row_logsumexp(row, t);
+  let ms = row_max_sum(row, t);
   let label = labels[row];
   let ok = label >= 0 && u32(label) < p.cols;
   for (var j = t; j < p.cols; j += WG) {
     let onehot = select(0.0, 1.0, ok && u32(label) == j);
-    let d = g_row[row] * (exp(x[base + j] - lse) - onehot);
+    let d = g_row[row] * (exp(x[base + j] - ms.x) / ms.y - onehot);
     out[base + j] = select(from_bits(0x7fc00000u), d, ok);
   }
 }
