@@ -66,6 +66,8 @@ export class Engine {
   gradEnabled = true;
   liveTensors = 0;
   liveBytes = 0;
+  /** Dispatches recorded since start-up: tests use it to show that bad input fails before GPU work. */
+  dispatchCount = 0;
   /** Counter mixed into the key of each random tensor drawn without an explicit seed. */
   randomCounter = 0;
   randomSeed = 0x5eed;
@@ -145,6 +147,7 @@ export class Engine {
     const offset = this.dispatches * this.slot;
     this.arenaData.set(new Uint8Array(d.params), offset);
     this.dispatches++;
+    this.dispatchCount++;
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.arena, offset, size: d.params.byteLength } }];
     d.buffers.forEach((buffer, i) => buffer && entries.push({ binding: i + 1, resource: { buffer } }));
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });

@@ -119,6 +119,14 @@ export class Tensor {
     return this;
   }
 
+  /**
+   * A view of the same data cut off from the graph: no gradient flows back through it. It shares the
+   * storage (no copy) and is tracked by the current scope like any new tensor.
+   */
+  detach(): Tensor {
+    return Tensor.view(this, this.shape);
+  }
+
   /** Marks this tensor as a leaf whose gradient backward() accumulates into `grad`. */
   requireGrad(flag = true): this {
     this.requiresGrad = flag;
@@ -142,10 +150,11 @@ export class Tensor {
 
   /** Overwrites the contents with `data` (same length), after the work recorded so far. */
   write(data: ArrayLike<number>): void {
+    const buffer = this.bufferFor('write');
     if (data.length !== this.size) {
       throw new Error(`write: expected ${this.size} values for shape ${formatShape(this.shape)}, got ${data.length}`);
     }
-    this.storage!.engine.writeBuffer(this.bufferFor('write'), toTyped(data, this.dtype));
+    this.storage!.engine.writeBuffer(buffer, toTyped(data, this.dtype));
   }
 
   /**

@@ -179,7 +179,7 @@ describe('reductions', () => {
 });
 
 describe('matmul', () => {
-  // Odd sizes around the tiles (register 32 x 64, shared 64 x 64), size-1 dims, batches, transposes.
+  // Odd sizes around the tiles (both tilings cover 64 x 64 per workgroup), size-1 dims, batches, transposes.
   const dims: [number, number, number][] = [[7, 13, 9], [33, 65, 70], [1, 5, 1], [66, 1, 129]];
   for (const variant of ['register', 'shared'] as const) {
     it(`${variant} tiling: all four transpose cases on odd shapes`, async () => {

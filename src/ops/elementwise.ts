@@ -334,6 +334,19 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   });
 }
 
+/**
+ * In-place dst <- src (same shape and dtype), outside the graph: parameter updates and running
+ * statistics. `dst` keeps its identity, so anything holding it (an optimizer, a module) sees the change.
+ */
+export function assign(dst: Tensor, src: Tensor): void {
+  assertTensor('assign', dst, 'destination');
+  assertTensor('assign', src, 'source');
+  assertShape('assign', src, dst.shape, 'source');
+  if (src.dtype !== dst.dtype) throw new Error(`assign: source is ${describe(src)}, expected dtype ${dst.dtype} like the destination ${describe(dst)}`);
+  if (src.bufferFor('assign') === dst.bufferFor('assign')) return;
+  mapInto('copy', whole(dst), whole(src), dst.shape);
+}
+
 /** Writes alpha + beta * i into every element i of a float32 tensor. */
 export function fillInto(t: Tensor, alpha: number, beta = 0): void {
   if (t.size === 0) return;
