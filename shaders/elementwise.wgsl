@@ -15,11 +15,15 @@
 //
 // Dispatch: 1-D over n with WG threads per workgroup; grids wider than 65535 workgroups are folded into
 // y, so the flat index is gid.x + gid.y * num_workgroups.x * WG. When STRIDED is false every operand is
-// contiguous with the output and the coordinate arithmetic is skipped.
+// contiguous with the output and the coordinate arithmetic is skipped. Otherwise the host has merged
+// dims where it could and right-aligned the RANK remaining ones in eight slots (slot 7 innermost):
+// shape[s] is the size of slot s and strides[s] = (out, a, b, c) its stride in each operand. The slots
+// are peeled in straight-line code, not a loop over a dynamic index: CPU adapters (SwiftShader's
+// Subzero JIT) spill dynamically indexed values to memory, which measured ~10x slower.
 
 struct Params {
   n: u32,
-  rank: u32,
+  _pad: u32,
   offset_out: u32,
   offset_a: u32,
   alpha: f32,
@@ -27,10 +31,7 @@ struct Params {
   offset_b: u32,
   offset_c: u32,
   shape: array<vec4<u32>, 2>,
-  stride_out: array<vec4<u32>, 2>,
-  stride_a: array<vec4<u32>, 2>,
-  stride_b: array<vec4<u32>, 2>,
-  stride_c: array<vec4<u32>, 2>,
+  strides: array<vec4<u32>, 8>,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -45,6 +46,7 @@ struct Params {
 override WG: u32 = 256;
 override OP: u32 = 0;
 override STRIDED: bool = false;
+override RANK: u32 = 1;
 override A_INT: bool = false;
 override B_INT: bool = false;
 override C_INT: bool = false;
@@ -55,8 +57,11 @@ fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
 
-fn dim(v: array<vec4<u32>, 2>, d: u32) -> u32 {
-  return v[d / 4u][d % 4u];
+// Moves the coordinate of one slot out of `rem` into the four offsets.
+fn peel(rem: ptr<function, u32>, o: ptr<function, vec4<u32>>, size: u32, stride: vec4<u32>) {
+  let coord = *rem % size;
+  *rem = *rem / size;
+  *o += coord * stride;
 }
 
 // Offsets of element i in out, a, b, c (x = out, y = a, z = b, w = c).
@@ -66,13 +71,14 @@ fn offsets(i: u32) -> vec4<u32> {
     return o + vec4<u32>(i);
   }
   var rem = i;
-  for (var k = 0u; k < p.rank; k++) {
-    let d = p.rank - 1u - k;
-    let size = dim(p.shape, d);
-    let coord = rem % size;
-    rem = rem / size;
-    o += coord * vec4<u32>(dim(p.stride_out, d), dim(p.stride_a, d), dim(p.stride_b, d), dim(p.stride_c, d));
-  }
+  peel(&rem, &o, p.shape[1].w, p.strides[7]);
+  if (RANK > 1u) { peel(&rem, &o, p.shape[1].z, p.strides[6]); }
+  if (RANK > 2u) { peel(&rem, &o, p.shape[1].y, p.strides[5]); }
+  if (RANK > 3u) { peel(&rem, &o, p.shape[1].x, p.strides[4]); }
+  if (RANK > 4u) { peel(&rem, &o, p.shape[0].w, p.strides[3]); }
+  if (RANK > 5u) { peel(&rem, &o, p.shape[0].z, p.strides[2]); }
+  if (RANK > 6u) { peel(&rem, &o, p.shape[0].y, p.strides[1]); }
+  if (RANK > 7u) { peel(&rem, &o, p.shape[0].x, p.strides[0]); }
   return o;
 }
 

@@ -1,6 +1,6 @@
 // Every op against its float64 reference: forward and gradients on random inputs with odd shapes,
 // size-1 dimensions and broadcasting; the references' gradients checked by finite differences.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { checkOp, randomArr, rng } from './reference/check.js';
 import * as R from './reference/ops.js';
@@ -119,64 +119,76 @@ describe('binary ops with broadcasting', () => {
   });
 });
 
-describe('reductions', () => {
-  const kinds = ['sum', 'mean', 'max', 'min', 'logsumexp'] as const;
-  const gpuOf = { sum: T.sum, mean: T.mean, max: T.max, min: T.min, logsumexp: T.logsumexp };
-  // [3, 67, 5] reduces 67 with a workgroup tree (few outputs, long axis); [1, 300] uses 256 threads;
-  // [40, 3] and axis 0 of [7, 1, 9] take the one-thread-per-output path.
-  const cases: [number[], number[]][] = [
-    [[3, 67, 5], [1]],
-    [[3, 67, 5], [0, 2]],
-    [[3, 67, 5], [0, 1, 2]],
-    [[1, 300], [1]],
-    [[40, 3], [1]],
-    [[7, 1, 9], [0]],
-    [[5000, 70], [1]],
-  ];
-  for (const kind of kinds) {
-    it(`${kind} over any axes matches the reference`, async () => {
-      for (const [shape, axes] of cases) {
-        await checkOp({ inputs: [randomArr(shape, next)], gpu: (x) => gpuOf[kind](x, axes), ref: R.reduceRef(kind, axes), tol: REDUCE_TOL });
+// Both cooperative widths: 4 threads per output (CPU adapters) and up to 256 (GPUs).
+for (const width of [4, 256]) {
+  describe(`reductions (${width} cooperating threads)`, () => {
+    let original = 0;
+    beforeEach(() => {
+      original ||= T.engine().cooperativeThreads;
+      T.engine().cooperativeThreads = width;
+    });
+    afterAll(() => {
+      T.engine().cooperativeThreads = original;
+    });
+
+    const kinds = ['sum', 'mean', 'max', 'min', 'logsumexp'] as const;
+    const gpuOf = { sum: T.sum, mean: T.mean, max: T.max, min: T.min, logsumexp: T.logsumexp };
+    // [3, 67, 5] reduces 67 with a workgroup tree (few outputs, long axis); [1, 300] uses 256 threads;
+    // [40, 3] and axis 0 of [7, 1, 9] take the one-thread-per-output path.
+    const cases: [number[], number[]][] = [
+      [[3, 67, 5], [1]],
+      [[3, 67, 5], [0, 2]],
+      [[3, 67, 5], [0, 1, 2]],
+      [[1, 300], [1]],
+      [[40, 3], [1]],
+      [[7, 1, 9], [0]],
+      [[5000, 70], [1]],
+    ];
+    for (const kind of kinds) {
+      it(`${kind} over any axes matches the reference`, async () => {
+        for (const [shape, axes] of cases) {
+          await checkOp({ inputs: [randomArr(shape, next)], gpu: (x) => gpuOf[kind](x, axes), ref: R.reduceRef(kind, axes), tol: REDUCE_TOL });
+        }
+      });
+    }
+
+    it('keepDims keeps size-1 axes; negative axes count from the end', async () => {
+      const x = T.randn([2, 3, 4], 0, 1, { seed: 3 });
+      expect(T.sum(x, -1, true).shape).toEqual([2, 3, 1]);
+      expect(T.max(x, [0, -1]).shape).toEqual([3]);
+      expect(T.sum(x).shape).toEqual([]);
+    });
+
+    it('max shares the gradient equally among ties', async () => {
+      const x = T.tensor([[1, 3, 3], [2, 0, -1]]).requireGrad();
+      T.sum(T.max(x, 1)).backward();
+      expect(Array.from(await x.grad!.read())).toEqual([0, 0.5, 0.5, 1, 0, 0]);
+    });
+
+    it('argmax returns int32 indices, the first on ties', async () => {
+      const data = randomArr([9, 70], next);
+      data.data[5 * 70 + 3] = 5;
+      data.data[5 * 70 + 9] = 5;
+      const x = T.tensor(Float32Array.from(data.data), data.shape);
+      const got = await T.argmax(x, 1).read();
+      expect(got).toBeInstanceOf(Int32Array);
+      for (let r = 0; r < 9; r++) {
+        const row = Array.from(data.data.subarray(r * 70, (r + 1) * 70));
+        expect(got[r]).toBe(row.indexOf(Math.max(...row)));
+      }
+      const col = await T.argmax(x, 0).read();
+      for (let c = 0; c < 70; c++) {
+        const column = Array.from({ length: 9 }, (_, r) => data.data[r * 70 + c]);
+        expect(col[c]).toBe(column.indexOf(Math.max(...column)));
       }
     });
-  }
 
-  it('keepDims keeps size-1 axes; negative axes count from the end', async () => {
-    const x = T.randn([2, 3, 4], 0, 1, { seed: 3 });
-    expect(T.sum(x, -1, true).shape).toEqual([2, 3, 1]);
-    expect(T.max(x, [0, -1]).shape).toEqual([3]);
-    expect(T.sum(x).shape).toEqual([]);
+    it('logsumexp is stable for large inputs', async () => {
+      const y = await T.logsumexp(T.tensor([1000, 1000, -1000])).item();
+      expect(y).toBeCloseTo(1000 + Math.log(2), 3);
+    });
   });
-
-  it('max shares the gradient equally among ties', async () => {
-    const x = T.tensor([[1, 3, 3], [2, 0, -1]]).requireGrad();
-    T.sum(T.max(x, 1)).backward();
-    expect(Array.from(await x.grad!.read())).toEqual([0, 0.5, 0.5, 1, 0, 0]);
-  });
-
-  it('argmax returns int32 indices, the first on ties', async () => {
-    const data = randomArr([9, 70], next);
-    data.data[5 * 70 + 3] = 5;
-    data.data[5 * 70 + 9] = 5;
-    const x = T.tensor(Float32Array.from(data.data), data.shape);
-    const got = await T.argmax(x, 1).read();
-    expect(got).toBeInstanceOf(Int32Array);
-    for (let r = 0; r < 9; r++) {
-      const row = Array.from(data.data.subarray(r * 70, (r + 1) * 70));
-      expect(got[r]).toBe(row.indexOf(Math.max(...row)));
-    }
-    const col = await T.argmax(x, 0).read();
-    for (let c = 0; c < 70; c++) {
-      const column = Array.from({ length: 9 }, (_, r) => data.data[r * 70 + c]);
-      expect(col[c]).toBe(column.indexOf(Math.max(...column)));
-    }
-  });
-
-  it('logsumexp is stable for large inputs', async () => {
-    const y = await T.logsumexp(T.tensor([1000, 1000, -1000])).item();
-    expect(y).toBeCloseTo(1000 + Math.log(2), 3);
-  });
-});
+}
 
 describe('matmul', () => {
   // Odd sizes around the tiles (both tilings cover 64 x 64 per workgroup), size-1 dims, batches, transposes.
@@ -271,51 +283,63 @@ describe('indexing', () => {
   });
 });
 
-describe('row-wise ops', () => {
-  it('softmax and logSoftmax over the last axis (short and long rows)', async () => {
-    for (const shape of [[6, 10], [3, 300], [2, 3, 1]]) {
-      await checkOp({ inputs: [randomArr(shape, next, -4, 4)], gpu: T.softmax, ref: R.softmaxRef(false), tol: ELEMENTWISE_TOL });
-      await checkOp({ inputs: [randomArr(shape, next, -4, 4)], gpu: T.logSoftmax, ref: R.softmaxRef(true), tol: ELEMENTWISE_TOL });
-    }
-  });
+// Both cooperative widths: 4 threads per output (CPU adapters) and up to 256 (GPUs).
+for (const width of [4, 256]) {
+  describe(`row-wise ops (${width} cooperating threads)`, () => {
+    let original = 0;
+    beforeEach(() => {
+      original ||= T.engine().cooperativeThreads;
+      T.engine().cooperativeThreads = width;
+    });
+    afterAll(() => {
+      T.engine().cooperativeThreads = original;
+    });
 
-  it('softmax is stable for logits near 1e4 (temperature 0.05 on unit vectors gives 20)', async () => {
-    const y = await T.softmax(T.tensor([[10000, 9999, -10000]])).read();
-    expect(y[0]).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
-    expect(y[2]).toBe(0);
-  });
+    it('softmax and logSoftmax over the last axis (short and long rows)', async () => {
+      for (const shape of [[6, 10], [3, 300], [2, 3, 1]]) {
+        await checkOp({ inputs: [randomArr(shape, next, -4, 4)], gpu: T.softmax, ref: R.softmaxRef(false), tol: ELEMENTWISE_TOL });
+        await checkOp({ inputs: [randomArr(shape, next, -4, 4)], gpu: T.logSoftmax, ref: R.softmaxRef(true), tol: ELEMENTWISE_TOL });
+      }
+    });
 
-  it('l2Normalize along the last axis', async () => {
-    for (const shape of [[5, 128], [4, 7], [1, 2]]) {
-      await checkOp({ inputs: [randomArr(shape, next)], gpu: (t) => T.l2Normalize(t), ref: R.l2NormalizeRef(), tol: ELEMENTWISE_TOL });
-    }
-  });
+    it('softmax is stable for logits near 1e4 (temperature 0.05 on unit vectors gives 20)', async () => {
+      const y = await T.softmax(T.tensor([[10000, 9999, -10000]])).read();
+      expect(y[0]).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
+      expect(y[2]).toBe(0);
+    });
 
-  it('crossEntropy with int32 labels (mean), gradient into the logits', async () => {
-    const labels = R.arr([9], [0, 3, 9, 1, 1, 5, 7, 2, 0]);
-    await checkOp({
-      inputs: [randomArr([9, 10], next, -3, 3), labels],
-      int: [false, true],
-      gpu: (x, y) => T.crossEntropy(x, y),
-      ref: R.crossEntropyRef,
-      tol: REDUCE_TOL,
+    it('l2Normalize along the last axis', async () => {
+      for (const shape of [[5, 128], [4, 7], [1, 2]]) {
+        await checkOp({ inputs: [randomArr(shape, next)], gpu: (t) => T.l2Normalize(t), ref: R.l2NormalizeRef(), tol: ELEMENTWISE_TOL });
+      }
+    });
+
+    it('crossEntropy with int32 labels (mean), gradient into the logits', async () => {
+      const labels = R.arr([9], [0, 3, 9, 1, 1, 5, 7, 2, 0]);
+      await checkOp({
+        inputs: [randomArr([9, 10], next, -3, 3), labels],
+        int: [false, true],
+        gpu: (x, y) => T.crossEntropy(x, y),
+        ref: R.crossEntropyRef,
+        tol: REDUCE_TOL,
+      });
+    });
+
+    it("crossEntropy 'none' and 'sum' reductions agree with 'mean'", async () => {
+      const x = T.randn([6, 4], 0, 1, { seed: 8 });
+      const y = T.tensor(new Int32Array([0, 1, 2, 3, 0, 1]));
+      const none = await T.crossEntropy(x, y, 'none').read();
+      const total = Array.from(none).reduce((a, b) => a + b, 0);
+      expect(await T.crossEntropy(x, y, 'sum').item()).toBeCloseTo(total, 4);
+      expect(await T.crossEntropy(x, y).item()).toBeCloseTo(total / 6, 5);
+    });
+
+    it('a label out of range gives a NaN loss (caught by the NaN stop), not a silent value', async () => {
+      const loss = await T.crossEntropy(T.randn([2, 3], 0, 1, { seed: 1 }), T.tensor(new Int32Array([0, 3]))).item();
+      expect(Number.isNaN(loss)).toBe(true);
     });
   });
-
-  it("crossEntropy 'none' and 'sum' reductions agree with 'mean'", async () => {
-    const x = T.randn([6, 4], 0, 1, { seed: 8 });
-    const y = T.tensor(new Int32Array([0, 1, 2, 3, 0, 1]));
-    const none = await T.crossEntropy(x, y, 'none').read();
-    const total = Array.from(none).reduce((a, b) => a + b, 0);
-    expect(await T.crossEntropy(x, y, 'sum').item()).toBeCloseTo(total, 4);
-    expect(await T.crossEntropy(x, y).item()).toBeCloseTo(total / 6, 5);
-  });
-
-  it('a label out of range gives a NaN loss (caught by the NaN stop), not a silent value', async () => {
-    const loss = await T.crossEntropy(T.randn([2, 3], 0, 1, { seed: 1 }), T.tensor(new Int32Array([0, 3]))).item();
-    expect(Number.isNaN(loss)).toBe(true);
-  });
-});
+}
 
 describe('creation and random', () => {
   it('zeros, ones, full, arange, tensor (nested, typed, int)', async () => {

@@ -39,7 +39,7 @@ export class DeviceError extends Error {
 
 export const BROWSER_HINT =
   'use a browser with WebGPU (Chrome/Edge 113+, Safari 26+, Firefox 141+ on Windows) on https:// or localhost; ' +
-  'headless Chromium needs --enable-unsafe-webgpu (and, without a GPU, --use-vulkan=swiftshader)';
+  'headless Chromium needs --enable-unsafe-webgpu (enough for compute, also on SwiftShader without a GPU)';
 
 export const NODE_HINT =
   "install the npm package 'webgpu' (npm install) and the Vulkan loader (apt-get install libvulkan1); " +

@@ -34,24 +34,49 @@ export function whole(t: Tensor): Operand {
   return { tensor: t, offset: 0, strides: stridesOf(t.shape) };
 }
 
-/** Strides that broadcast `t` (right-aligned, size-1 dims repeated) over `shape`. */
-function broadcastStrides(t: Tensor, shape: readonly number[]): number[] {
+/** `t` read broadcast over `shape` (right-aligned; size-1 and missing dims repeat with stride 0). */
+function broadcastOperand(t: Tensor, shape: readonly number[]): Operand {
   const own = stridesOf(t.shape);
   const lead = shape.length - t.shape.length;
-  return shape.map((_, i) => (i < lead || t.shape[i - lead] === 1 ? 0 : own[i - lead]));
+  return { tensor: t, offset: 0, strides: shape.map((_, i) => (i < lead || t.shape[i - lead] === 1 ? 0 : own[i - lead])) };
 }
 
-function elementwiseParams(n: number, shape: readonly number[], ops: (Operand | null)[], alpha = 0, beta = 0): ArrayBuffer {
-  const [out, a, b, c] = ops;
+/** Uniforms and specialisation constants describing how a dispatch walks its operands. */
+interface Iteration {
+  params: ArrayBuffer;
+  /** STRIDED: false when every operand is walked contiguously; RANK: dims left after coalescing. */
+  index: { STRIDED: boolean; RANK: number };
+}
+
+/**
+ * Lays out one elementwise dispatch over `shape`. Size-1 dims are dropped and neighbouring dims that
+ * every operand walks contiguously are merged, so most calls need no coordinate arithmetic and the
+ * rest need as few divisions as possible. Dims are right-aligned in the kernel's eight slots.
+ */
+function iteration(shape: readonly number[], ops: (Operand | null)[], alpha = 0, beta = 0): Iteration {
+  const present = ops.map((o) => o ?? { offset: 0, strides: shape.map(() => 0) });
+  const dims: { size: number; strides: number[] }[] = [];
+  shape.forEach((size, d) => {
+    if (size === 1) return;
+    const strides = present.map((o) => o.strides[d]);
+    const prev = dims.at(-1);
+    if (prev && prev.strides.every((st, k) => st === strides[k] * size)) {
+      prev.size *= size;
+      prev.strides = strides;
+    } else {
+      dims.push({ size, strides });
+    }
+  });
+  if (dims.length > 8) throw new Error(`elementwise: rank ${dims.length} exceeds the supported maximum of 8`);
+  const contiguous = dims.length === 0 || (dims.length === 1 && dims[0].strides.every((st) => st === 1));
+  const [out, a, b, c] = present;
   const u = new Uniforms(192);
-  u.u32(n, shape.length, out?.offset ?? 0, a?.offset ?? 0).f32(alpha, beta).u32(b?.offset ?? 0, c?.offset ?? 0);
-  u.dims8(shape);
-  for (const o of [out, a, b, c]) u.dims8(o?.strides ?? []);
-  return u.buffer;
-}
-
-function isContiguous(o: Operand, shape: readonly number[]): boolean {
-  return o.offset === 0 && sameShape(o.tensor.shape, shape) && o.strides.every((s, i) => s === stridesOf(shape)[i]);
+  const n = shape.reduce((x, y) => x * y, 1);
+  u.u32(n, 0, out.offset, a?.offset ?? 0).f32(alpha, beta).u32(b?.offset ?? 0, c?.offset ?? 0);
+  const slots = Array.from({ length: 8 - dims.length }, () => ({ size: 1, strides: [0, 0, 0, 0] })).concat(dims);
+  u.u32(...slots.map((d) => d.size));
+  for (const d of slots) u.u32(...[0, 1, 2, 3].map((k) => d.strides[k] ?? 0));
+  return { params: u.buffer, index: { STRIDED: !contiguous, RANK: contiguous ? 1 : dims.length } };
 }
 
 /**
@@ -63,15 +88,15 @@ export function mapInto(op: keyof typeof UNARY, dst: Operand, src: Operand, shap
   const n = shape.reduce((x, y) => x * y, 1);
   if (n === 0) return;
   const e = engine();
-  const strided = !(isContiguous(dst, shape) && isContiguous(src, shape));
+  const it = iteration(shape, [dst, src], alpha, beta);
   const srcInt = src.tensor.dtype !== 'f32';
   const dstInt = dst.tensor.dtype !== 'f32';
   const rawCopy = op === 'copy' && srcInt && dstInt;
   e.dispatch({
     family: 'elementwise',
     entry: rawCopy ? 'copy_bits' : 'unary',
-    constants: rawCopy ? { WG, STRIDED: strided } : { WG, OP: UNARY[op], STRIDED: strided, A_INT: srcInt && !dstInt, OUT_INT: dstInt && !srcInt },
-    params: elementwiseParams(n, shape, [dst, src], alpha, beta),
+    constants: rawCopy ? { WG, ...it.index } : { WG, OP: UNARY[op], ...it.index, A_INT: srcInt && !dstInt, OUT_INT: dstInt && !srcInt },
+    params: it.params,
     buffers: [dst.tensor.bufferFor(op), src.tensor.bufferFor(op)],
     groups: e.grid(Math.ceil(n / WG)),
   });
@@ -206,12 +231,12 @@ function binary(op: keyof typeof BINARY, a: Tensor, b: Tensor): Tensor {
   const n = out.size;
   if (n === 0) return out;
   const e = engine();
-  const ops: Operand[] = [whole(out), { tensor: a, offset: 0, strides: broadcastStrides(a, shape) }, { tensor: b, offset: 0, strides: broadcastStrides(b, shape) }];
+  const it = iteration(shape, [whole(out), broadcastOperand(a, shape), broadcastOperand(b, shape)]);
   e.dispatch({
     family: 'elementwise',
     entry: 'binary',
-    constants: { WG, OP: BINARY[op], STRIDED: !(sameShape(a.shape, shape) && sameShape(b.shape, shape)), A_INT: a.dtype !== 'f32', B_INT: b.dtype !== 'f32' },
-    params: elementwiseParams(n, shape, ops),
+    constants: { WG, OP: BINARY[op], ...it.index, A_INT: a.dtype !== 'f32', B_INT: b.dtype !== 'f32' },
+    params: it.params,
     buffers: [out.bufferFor(op), a.bufferFor(op), b.bufferFor(op)],
     groups: e.grid(Math.ceil(n / WG)),
   });
@@ -318,12 +343,12 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const out = Tensor.empty(shape, 'f32');
   if (out.size > 0) {
     const e = engine();
-    const ops: Operand[] = [whole(out), ...[a, b, cond].map((t) => ({ tensor: t, offset: 0, strides: broadcastStrides(t, shape) }))];
+    const it = iteration(shape, [whole(out), ...[a, b, cond].map((t) => broadcastOperand(t, shape))]);
     e.dispatch({
       family: 'elementwise',
       entry: 'select_where',
-      constants: { WG, STRIDED: ![a, b, cond].every((t) => sameShape(t.shape, shape)), A_INT: false, B_INT: false, C_INT: cond.dtype !== 'f32' },
-      params: elementwiseParams(out.size, shape, ops),
+      constants: { WG, ...it.index, A_INT: false, B_INT: false, C_INT: cond.dtype !== 'f32' },
+      params: it.params,
       buffers: [out.bufferFor('where'), a.bufferFor('where'), b.bufferFor('where'), cond.bufferFor('where')],
       groups: e.grid(Math.ceil(out.size / WG)),
     });
@@ -355,7 +380,7 @@ export function fillInto(t: Tensor, alpha: number, beta = 0): void {
     family: 'elementwise',
     entry: 'fill',
     constants: { WG },
-    params: elementwiseParams(t.size, [], [whole(t)], alpha, beta),
+    params: iteration([t.size], [whole(t)], alpha, beta).params,
     buffers: [t.bufferFor('fill')],
     groups: e.grid(Math.ceil(t.size / WG)),
   });

@@ -27,7 +27,7 @@ function reduceAxis(kind: ReduceKind, x: Tensor, axis: number, keepDims: boolean
   if (r === 0 && kind !== 'sum') throw new Error(`${kind}: cannot reduce an axis of length 0 (shape ${formatShape(x.shape)})`);
   const e = engine();
   const tree = outputs < TREE_MAX_OUTPUTS && r >= TREE_MIN_LENGTH;
-  const wg = tree ? Math.min(256, 2 ** Math.ceil(Math.log2(Math.min(r, 256)))) : 64;
+  const wg = tree ? Math.min(e.cooperativeThreads, 2 ** Math.ceil(Math.log2(Math.min(r, 256)))) : 64;
   e.dispatch({
     family: 'reduce',
     entry: tree ? 'reduce_tree' : 'reduce_serial',
@@ -50,16 +50,32 @@ function keptShape(shape: readonly number[], axes: readonly number[]): number[] 
   return shape.map((d, i) => (axes.includes(i) ? 1 : d));
 }
 
+/**
+ * Reduces `axes` (descending) one run of adjacent axes at a time: a run is a single axis of a reshaped
+ * view (no copy), so reducing every axis of x is one dispatch, not one per axis.
+ */
 function reduceAxes(kind: Exclude<ReduceKind, 'argmax'>, x: Tensor, axes: number[], keepDims: boolean, mean: boolean): Tensor {
-  let cur = x;
-  for (const axis of axes) {
-    const next = reduceAxis(kind, cur, axis, true, mean ? 1 / x.shape[axis] : 1);
-    if (cur !== x) cur.dispose();
-    cur = next;
+  if (axes.length === 0) return reshape(x, x.shape);
+  const runs: { hi: number; lo: number }[] = [];
+  for (const a of axes) {
+    const last = runs.at(-1);
+    if (last && last.lo === a + 1) last.lo = a;
+    else runs.push({ hi: a, lo: a });
   }
-  if (cur === x) return reshape(x, x.shape);
+  let cur = x;
+  let shape = [...x.shape];
+  for (const { hi, lo } of runs) {
+    const length = shape.slice(lo, hi + 1).reduce((p, q) => p * q, 1);
+    const merged = Tensor.view(cur, [...shape.slice(0, lo), length, ...shape.slice(hi + 1)]);
+    const reduced = reduceAxis(kind, merged, lo, true, mean ? 1 / length : 1);
+    merged.dispose();
+    if (cur !== x) cur.dispose();
+    shape = shape.map((d, i) => (i >= lo && i <= hi ? 1 : d));
+    cur = Tensor.view(reduced, shape);
+    reduced.dispose();
+  }
   if (keepDims) return cur;
-  const squeezed = reshape(cur, x.shape.filter((_, i) => !axes.includes(i)));
+  const squeezed = Tensor.view(cur, x.shape.filter((_, i) => !axes.includes(i)));
   cur.dispose();
   return squeezed;
 }

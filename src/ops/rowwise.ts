@@ -7,9 +7,9 @@ import { mean, sum } from './reduce.js';
 import { Uniforms } from './uniforms.js';
 import { assertDType, describe } from './validate.js';
 
-/** Threads per row: a power of two covering short rows, at most 256. */
+/** Threads per row: a power of two covering short rows, at most the engine's cooperative width. */
 function workgroupFor(cols: number): number {
-  return Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(cols, 1)))));
+  return Math.min(engine().cooperativeThreads, Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(cols, 1)))));
 }
 
 function rowsOf(x: Tensor): [number, number] {
