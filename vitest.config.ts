@@ -1,9 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Without a GPU, Dawn finds SwiftShader's Vulkan driver through this manifest (Debian chromium-common).
-// Set here rather than in test.env, which does not reach the worker pool (see PLATFORM.md).
-process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
-
+// No VK_ICD_FILENAMES here: init() finds a real GPU when there is one and falls back to SwiftShader
+// by itself, so the same suite exercises the GPU code paths on a GPU machine.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
