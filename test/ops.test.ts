@@ -123,17 +123,22 @@ describe('binary ops with broadcasting', () => {
   });
 });
 
+/** Runs the enclosing describe block with `width` cooperating threads, restoring the engine's own after. */
+function useCooperativeThreads(width: number): void {
+  let original = 0;
+  beforeEach(() => {
+    original ||= T.engine().cooperativeThreads;
+    T.engine().cooperativeThreads = width;
+  });
+  afterAll(() => {
+    T.engine().cooperativeThreads = original;
+  });
+}
+
 // Both cooperative widths: 4 threads per output (CPU adapters) and up to 256 (GPUs).
 for (const width of [4, 256]) {
   describe(`reductions (${width} cooperating threads)`, () => {
-    let original = 0;
-    beforeEach(() => {
-      original ||= T.engine().cooperativeThreads;
-      T.engine().cooperativeThreads = width;
-    });
-    afterAll(() => {
-      T.engine().cooperativeThreads = original;
-    });
+    useCooperativeThreads(width);
 
     const kinds = ['sum', 'mean', 'max', 'min', 'logsumexp'] as const;
     const gpuOf = { sum: T.sum, mean: T.mean, max: T.max, min: T.min, logsumexp: T.logsumexp };
@@ -290,14 +295,7 @@ describe('indexing', () => {
 // Both cooperative widths: 4 threads per output (CPU adapters) and up to 256 (GPUs).
 for (const width of [4, 256]) {
   describe(`row-wise ops (${width} cooperating threads)`, () => {
-    let original = 0;
-    beforeEach(() => {
-      original ||= T.engine().cooperativeThreads;
-      T.engine().cooperativeThreads = width;
-    });
-    afterAll(() => {
-      T.engine().cooperativeThreads = original;
-    });
+    useCooperativeThreads(width);
 
     it('softmax and logSoftmax over the last axis (short and long rows)', async () => {
       for (const shape of [[6, 10], [3, 300], [2, 3, 1]]) {

@@ -210,6 +210,16 @@ function rows(x: Arr, fn: (row: Float64Array) => Float64Array): Arr {
   return out;
 }
 
+/** The VJP of a row-wise op: `fn` maps one row of x and of the upstream gradient to the row of dx. */
+function rowsVjp(x: Arr, g: Arr, fn: (row: Float64Array, gRow: Float64Array) => ArrayLike<number>): Arr {
+  const c = x.shape.at(-1)!;
+  const gx = arr(x.shape);
+  for (let r = 0; r < x.data.length / c; r++) {
+    gx.data.set(fn(x.data.subarray(r * c, (r + 1) * c), g.data.subarray(r * c, (r + 1) * c)), r * c);
+  }
+  return gx;
+}
+
 function lse(row: Float64Array): number {
   const m = Math.max(...row);
   return m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
@@ -219,18 +229,13 @@ export function softmaxRef(log: boolean): RefOp {
   const f = (row: Float64Array) => row.map((v) => (log ? v - lse(row) : Math.exp(v - lse(row))));
   return {
     forward: ([x]) => rows(x, f),
-    vjp: ([x], g) => {
-      const c = x.shape.at(-1)!;
-      const gx = arr(x.shape);
-      for (let r = 0; r < x.data.length / c; r++) {
-        const row = x.data.subarray(r * c, (r + 1) * c);
-        const gr = g.data.subarray(r * c, (r + 1) * c);
+    vjp: ([x], g) => [
+      rowsVjp(x, g, (row, gr) => {
         const p = row.map((v) => Math.exp(v - lse(row)));
         const dot = log ? gr.reduce((a, b) => a + b, 0) : gr.reduce((s, v, j) => s + v * p[j], 0);
-        for (let j = 0; j < c; j++) gx.data[r * c + j] = log ? gr[j] - p[j] * dot : p[j] * (gr[j] - dot);
-      }
-      return [gx];
-    },
+        return p.map((pj, j) => (log ? gr[j] - pj * dot : pj * (gr[j] - dot)));
+      }),
+    ],
   };
 }
 
@@ -240,18 +245,13 @@ export function l2NormalizeRef(eps = 1e-12): RefOp {
       const n = Math.max(Math.hypot(...row), eps);
       return row.map((v) => v / n);
     }),
-    vjp: ([x], g) => {
-      const c = x.shape.at(-1)!;
-      const gx = arr(x.shape);
-      for (let r = 0; r < x.data.length / c; r++) {
-        const row = x.data.subarray(r * c, (r + 1) * c);
-        const gr = g.data.subarray(r * c, (r + 1) * c);
+    vjp: ([x], g) => [
+      rowsVjp(x, g, (row, gr) => {
         const n = Math.hypot(...row);
         const dot = row.reduce((s, v, j) => s + v * gr[j], 0);
-        for (let j = 0; j < c; j++) gx.data[r * c + j] = (gr[j] - (row[j] * dot) / (n * n)) / n;
-      }
-      return [gx];
-    },
+        return row.map((v, j) => (gr[j] - (v * dot) / (n * n)) / n);
+      }),
+    ],
   };
 }
 
