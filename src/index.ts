@@ -15,3 +15,8 @@ export { matmul, type MatmulOptions } from './ops/matmul.js';
 export { reshape, permute, transpose, expand, slice, concat } from './ops/shape.js';
 export { gather, indexSelect, scatterAdd, oneHot } from './ops/indexing.js';
 export { softmax, logSoftmax, l2Normalize, crossEntropy, type Reduction } from './ops/rowwise.js';
+export { Module, Sequential, type StateValue } from './nn/module.js';
+export { Linear, CosineClassifier } from './nn/linear.js';
+export { logitAdjustment, logitAdjustedCrossEntropy } from './nn/losses.js';
+export { SGD, type SGDOptions, type ParamGroup } from './optim/sgd.js';
+export { accuracyReport, shotGroups, SHOT_THRESHOLDS, type AccuracyReport, type Shot } from './train/metrics.js';

@@ -1,0 +1,59 @@
+// Evaluation of a classifier on long-tailed data: top-1, per-class, class-average and many/medium/few
+// accuracy. Computed on the CPU from predictions read back once per evaluation.
+
+/** The split of the long-tailed papers: many > 100 training images, few < 20, medium in between. */
+export const SHOT_THRESHOLDS = { many: 100, few: 20 } as const;
+
+export type Shot = 'many' | 'medium' | 'few';
+
+/** The shot group of each class from its number of training images. */
+export function shotGroups(trainCounts: readonly number[]): Shot[] {
+  return trainCounts.map((n) => (n > SHOT_THRESHOLDS.many ? 'many' : n < SHOT_THRESHOLDS.few ? 'few' : 'medium'));
+}
+
+export interface AccuracyReport {
+  /** Fraction of samples whose prediction equals the label. */
+  top1: number;
+  /** Accuracy of each class (NaN for a class absent from the evaluation set). */
+  perClass: number[];
+  /** Mean of the per-class accuracies over the classes present. */
+  classAverage: number;
+  /** Mean per-class accuracy within each shot group (NaN when the group is empty). */
+  many: number;
+  medium: number;
+  few: number;
+}
+
+const meanOf = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+
+/** Accuracy figures of `predicted` against `labels`; `trainCounts` (per class) defines the shot groups. */
+export function accuracyReport(predicted: ArrayLike<number>, labels: ArrayLike<number>, trainCounts: readonly number[]): AccuracyReport {
+  if (predicted.length !== labels.length) {
+    throw new Error(`accuracyReport: ${predicted.length} predictions for ${labels.length} labels`);
+  }
+  const classes = trainCounts.length;
+  const hit = new Array<number>(classes).fill(0);
+  const seen = new Array<number>(classes).fill(0);
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i];
+    if (!(y >= 0 && y < classes)) throw new Error(`accuracyReport: label ${y} at ${i} is outside [0, ${classes})`);
+    seen[y]++;
+    if (predicted[i] === y) {
+      hit[y]++;
+      correct++;
+    }
+  }
+  const perClass = hit.map((h, c) => (seen[c] ? h / seen[c] : NaN));
+  const present = (c: number) => seen[c] > 0;
+  const groups = shotGroups(trainCounts);
+  const groupMean = (g: Shot) => meanOf(perClass.filter((_, c) => present(c) && groups[c] === g));
+  return {
+    top1: labels.length ? correct / labels.length : NaN,
+    perClass,
+    classAverage: meanOf(perClass.filter((_, c) => present(c))),
+    many: groupMean('many'),
+    medium: groupMean('medium'),
+    few: groupMean('few'),
+  };
+}
