@@ -248,6 +248,9 @@ describe('shape ops', () => {
   it('slice and concat along an inner axis', async () => {
     await checkOp({ inputs: [randomArr([3, 6, 2], next)], gpu: (t) => T.slice(t, 1, 1, 4), ref: R.sliceRef(1, 1, 4), tol: 0 });
     await checkOp({ inputs: [randomArr([3, 6, 2], next)], gpu: (t) => T.slice(t, -1, -1), ref: R.sliceRef(2, 1, 2), tol: 0 });
+    // Strided: every second row from 1 (the subsampling of ResNet's option-A shortcut), odd lengths.
+    await checkOp({ inputs: [randomArr([2, 7, 5], next)], gpu: (t) => T.slice(t, 1, 1, 7, 2), ref: R.sliceRef(1, 1, 7, 2), tol: 0 });
+    await checkOp({ inputs: [randomArr([2, 7, 5], next)], gpu: (t) => T.slice(t, 2, 0, undefined, 3), ref: R.sliceRef(2, 0, 5, 3), tol: 0 });
     await checkOp({
       inputs: [randomArr([2, 3], next), randomArr([2, 1], next), randomArr([2, 4], next)],
       gpu: (...ts) => T.concat(ts, 1),

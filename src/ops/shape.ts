@@ -63,8 +63,8 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   return recordOp(y, 'expand', [x], (g) => [sumTo(g, x.shape)]);
 }
 
-/** Elements [start, end) along `axis` (negative positions count from the end). */
-export function slice(x: Tensor, axis: number, start: number, end?: number): Tensor {
+/** Elements start, start + step, ... below end along `axis` (negative positions count from the end). */
+export function slice(x: Tensor, axis: number, start: number, end?: number, step = 1): Tensor {
   assertTensor('slice', x);
   const ax = normalizeAxis('slice', axis, x.rank);
   const len = x.shape[ax];
@@ -73,13 +73,15 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
   if (!Number.isInteger(s) || !Number.isInteger(e) || s < 0 || e > len || s > e) {
     throw new Error(`slice: range [${start}, ${end ?? len}) is out of bounds for axis ${axis} of length ${len} (${describe(x)})`);
   }
-  const shape = x.shape.map((d, i) => (i === ax ? e - s : d));
-  const strides = stridesOf(x.shape);
+  if (!Number.isInteger(step) || step < 1) throw new Error(`slice: step must be an integer >= 1, got ${step}`);
+  const shape = x.shape.map((d, i) => (i === ax ? Math.ceil((e - s) / step) : d));
+  const strides = stridesOf(x.shape).map((st, i) => (i === ax ? st * step : st));
   const y = Tensor.empty(shape, x.dtype);
-  mapInto('copy', whole(y), { tensor: x, offset: s * strides[ax], strides }, shape);
+  const offset = (s * strides[ax]) / step;
+  mapInto('copy', whole(y), { tensor: x, offset, strides }, shape);
   return recordOp(y, 'slice', [x], (g) => {
     const gx = zeros(x.shape);
-    mapInto('copy', { tensor: gx, offset: s * strides[ax], strides }, whole(g), shape);
+    mapInto('copy', { tensor: gx, offset, strides }, whole(g), shape);
     return [gx];
   });
 }

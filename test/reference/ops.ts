@@ -302,27 +302,23 @@ export function expandRef(shape: number[]): RefOp {
   };
 }
 
-export function sliceRef(axis: number, start: number, end: number): RefOp {
+export function sliceRef(axis: number, start: number, end: number, step = 1): RefOp {
+  const at = (c: number[]) => {
+    c[axis] = start + c[axis] * step;
+    return c;
+  };
   return {
     forward: ([x]) => {
-      const shape = x.shape.map((d, i) => (i === axis ? end - start : d));
+      const shape = x.shape.map((d, i) => (i === axis ? Math.ceil((end - start) / step) : d));
       const out = arr(shape);
       const st = strides(x.shape);
-      for (let i = 0; i < out.data.length; i++) {
-        const c = coords(i, shape);
-        c[axis] += start;
-        out.data[i] = x.data[c.reduce((s, v, k) => s + v * st[k], 0)];
-      }
+      for (let i = 0; i < out.data.length; i++) out.data[i] = x.data[at(coords(i, shape)).reduce((s, v, k) => s + v * st[k], 0)];
       return out;
     },
     vjp: ([x], g) => {
       const gx = arr(x.shape);
       const st = strides(x.shape);
-      for (let i = 0; i < g.data.length; i++) {
-        const c = coords(i, g.shape);
-        c[axis] += start;
-        gx.data[c.reduce((s, v, k) => s + v * st[k], 0)] = g.data[i];
-      }
+      for (let i = 0; i < g.data.length; i++) gx.data[at(coords(i, g.shape)).reduce((s, v, k) => s + v * st[k], 0)] = g.data[i];
       return [gx];
     },
   };
