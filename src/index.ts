@@ -16,3 +16,4 @@ export { reshape, permute, transpose, expand, slice, concat } from './ops/shape.
 export { gather, indexSelect, scatterAdd, oneHot } from './ops/indexing.js';
 export { softmax, logSoftmax, l2Normalize, crossEntropy, type Reduction } from './ops/rowwise.js';
 export { batchNorm, type BatchNormOptions } from './ops/batchnorm.js';
+export { maxPool2d, avgPool2d, globalAvgPool2d, type Size2 } from './ops/pool.js';
