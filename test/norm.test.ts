@@ -125,7 +125,7 @@ for (const width of [4, 256]) {
 }
 
 describe('batchNorm input errors (thrown before any GPU work)', () => {
-  it('wrong rank, channel mismatch, int dtype, one value per channel in training, bad options', () => {
+  it('wrong rank, channel mismatch, int dtype, one value per channel in training, aliased running stats, bad options', () => {
     const x = T.zeros([2, 3, 4, 4]);
     const stats = T.zeros([3]);
     const four = T.zeros([4]);
@@ -133,17 +133,20 @@ describe('batchNorm input errors (thrown before any GPU work)', () => {
     const intStats = T.zeros([3], 'i32');
     const rank3 = T.zeros([2, 3, 4]);
     const single = T.zeros([1, 3]);
-    expectRejectedBeforeGpu(() => T.batchNorm(rank3, stats, stats), /batchNorm: expected input \[N, C\] or \[N, C, H, W\], got \[2, 3, 4\] f32/);
+    const other = T.ones([3]);
+    expectRejectedBeforeGpu(() => T.batchNorm(rank3, stats, other), /batchNorm: expected input \[N, C\] or \[N, C, H, W\], got \[2, 3, 4\] f32/);
     expectRejectedBeforeGpu(() => T.batchNorm(x, four, stats), /batchNorm: runningMean has shape \[4\], expected \[3\]/);
     expectRejectedBeforeGpu(() => T.batchNorm(x, stats, four), /batchNorm: runningVar has shape \[4\], expected \[3\]/);
-    expectRejectedBeforeGpu(() => T.batchNorm(x, stats, stats, four), /batchNorm: weight has shape \[4\], expected \[3\]/);
-    expectRejectedBeforeGpu(() => T.batchNorm(ints, stats, stats), /batchNorm: input has dtype i32 .*expected f32/);
+    expectRejectedBeforeGpu(() => T.batchNorm(x, stats, other, four), /batchNorm: weight has shape \[4\], expected \[3\]/);
+    expectRejectedBeforeGpu(() => T.batchNorm(ints, stats, other), /batchNorm: input has dtype i32 .*expected f32/);
     expectRejectedBeforeGpu(() => T.batchNorm(x, intStats, stats), /batchNorm: runningMean has dtype i32 .*expected f32/);
     expectRejectedBeforeGpu(
-      () => T.batchNorm(single, stats, stats, null, null, { training: true }),
+      () => T.batchNorm(single, stats, other, null, null, { training: true }),
       /batchNorm: expected more than 1 value per channel when training, got input \[1, 3\] f32/,
     );
-    expectRejectedBeforeGpu(() => T.batchNorm(x, stats, stats, null, null, { momentum: 1.5 }), /batchNorm: expected eps >= 0 and momentum in \[0, 1\]/);
-    for (const t of [x, stats, four, ints, intStats, rank3, single]) t.dispose();
+    expectRejectedBeforeGpu(() => T.batchNorm(x, stats, stats), /batchNorm: runningMean and runningVar must not share storage/);
+    expectRejectedBeforeGpu(() => T.batchNorm(x, stats, other, stats, null, { training: true }), /batchNorm: .*must not share storage/);
+    expectRejectedBeforeGpu(() => T.batchNorm(x, stats, other, null, null, { momentum: 1.5 }), /batchNorm: expected eps >= 0 and momentum in \[0, 1\]/);
+    for (const t of [x, stats, other, four, ints, intStats, rank3, single]) t.dispose();
   });
 });

@@ -40,7 +40,14 @@ function workgroupFor(count: number): number {
   return Math.min(engine().cooperativeThreads, Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(count, 1)))));
 }
 
-function record(entry: string, layout: Layout, bound: Partial<Record<Slot, Tensor>>, constants: Record<string, number | boolean>, groups: number, momentum = 0, eps = 0): void {
+interface Step {
+  entry: string;
+  bound: Partial<Record<Slot, Tensor>>;
+  constants: Record<string, number | boolean>;
+  groups: number;
+}
+
+function record(layout: Layout, { entry, bound, constants, groups }: Step, momentum = 0, eps = 0): void {
   const e = engine();
   e.dispatch({
     family: 'batchnorm',
@@ -100,26 +107,41 @@ export function batchNorm(
   if (training && layout.count < 2) {
     throw new Error(`batchNorm: expected more than 1 value per channel when training, got input ${describe(x)}`);
   }
+  // The running statistics are bound writable, and WebGPU rejects a dispatch whose writable binding
+  // aliases another binding.
+  const inputs = [x, weight, bias].filter((t): t is Tensor => !!t);
+  const shared = (a: Tensor, b: Tensor) => a.bufferFor('batchNorm') === b.bufferFor('batchNorm');
+  if (shared(runningMean, runningVar) || (training && inputs.some((t) => shared(t, runningMean) || shared(t, runningVar)))) {
+    throw new Error('batchNorm: runningMean and runningVar must not share storage with each other, nor, when training, with the input, weight or bias');
+  }
 
   const y = Tensor.empty(x.shape);
   const stats = Tensor.empty([c, 2]);
   // Empty inputs need no special case: every kernel guards its range (and pooled buffers are never empty).
+  const running = { runningMean, runningVar, statsOut: stats };
   if (training) {
-    record('stats_train', layout, { x, runningMean, runningVar, statsOut: stats }, { WG: workgroupFor(layout.count) }, c, momentum, eps);
+    record(layout, { entry: 'stats_train', bound: { x, ...running }, constants: { WG: workgroupFor(layout.count) }, groups: c }, momentum, eps);
   } else {
-    record('stats_eval', layout, { runningMean, runningVar, statsOut: stats }, { WG }, Math.ceil(c / WG), 0, eps);
+    record(layout, { entry: 'stats_eval', bound: running, constants: { WG }, groups: Math.ceil(c / WG) }, 0, eps);
   }
   // An absent weight or bias is never read (HAS_* false), but its binding needs some buffer: stats.
-  const affine = { HAS_WEIGHT: !!weight, HAS_BIAS: !!bias };
-  record('apply', layout, { out: y, x, stats, weight: weight ?? stats, bias: bias ?? stats }, { WG, ...affine }, Math.ceil(x.size / WG));
+  record(layout, {
+    entry: 'apply',
+    bound: { out: y, x, stats, weight: weight ?? stats, bias: bias ?? stats },
+    constants: { WG, HAS_WEIGHT: !!weight, HAS_BIAS: !!bias },
+    groups: Math.ceil(x.size / WG),
+  });
 
-  const inputs = [x, weight, bias].filter((t): t is Tensor => !!t);
   const out = recordOp(y, 'batchNorm', inputs, (g) => {
     const dx = Tensor.empty(x.shape);
     const dweight = Tensor.empty([c]);
     const dbias = Tensor.empty([c]);
-    const bound = { out: dx, x, g, stats, weight: weight ?? stats, dweight, dbias };
-    record('backward', layout, bound, { WG: workgroupFor(layout.count), HAS_WEIGHT: !!weight, TRAIN: training }, c);
+    record(layout, {
+      entry: 'backward',
+      bound: { out: dx, x, g, stats, weight: weight ?? stats, dweight, dbias },
+      constants: { WG: workgroupFor(layout.count), HAS_WEIGHT: !!weight, TRAIN: training },
+      groups: c,
+    });
     return [dx, ...(weight ? [dweight] : []), ...(bias ? [dbias] : [])];
   });
   // Without a graph nothing will read the saved statistics again.
