@@ -78,8 +78,9 @@ function checkChannelVector(t: Tensor | null | undefined, what: string, c: numbe
  *
  * @param runningMean - [C] float32, updated in place in training mode.
  * @param runningVar - [C] float32, updated in place in training mode.
- * @throws Error before any GPU work on a wrong rank, dtype or channel count, or, in training mode, on a
- * batch with a single value per channel (its variance is undefined).
+ * @throws Error before any GPU work on a wrong rank, dtype or channel count, on running statistics that
+ * share storage (with each other, or in training mode with x, weight or bias), or, in training mode, on
+ * a batch with a single value per channel (its variance is undefined).
  */
 export function batchNorm(
   x: Tensor,
