@@ -2,25 +2,11 @@
 // fails before anything is recorded for the GPU (the engine's dispatch counter does not move).
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
+import { expectRejectedBeforeGpu } from './helpers.js';
 
 beforeAll(async () => {
   await T.init({ log: false });
 });
-
-/** Asserts that `fn` throws an Error matching `message` without recording any dispatch. */
-function expectRejectedBeforeGpu(fn: () => unknown, message: RegExp): void {
-  const e = T.engine();
-  const before = e.dispatchCount;
-  let thrown: unknown;
-  try {
-    T.scope(() => void fn());
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown, `expected an error matching ${message}`).toBeInstanceOf(Error);
-  expect((thrown as Error).message).toMatch(message);
-  expect(e.dispatchCount, 'dispatches recorded before the error').toBe(before);
-}
 
 describe('input errors', () => {
   it('shape mismatches name the op and both shapes', () => {

@@ -1,7 +1,8 @@
 // Every op against its float64 reference: forward and gradients on random inputs with odd shapes,
 // size-1 dimensions and broadcasting; the references' gradients checked by finite differences.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
+import { useCooperativeThreads } from './helpers.js';
 import { checkOp, expectClose, randomArr, rng } from './reference/check.js';
 import * as R from './reference/ops.js';
 
@@ -122,18 +123,6 @@ describe('binary ops with broadcasting', () => {
     expect(Array.from(await T.div(x, 2).read())).toEqual([0.5, 1, 1.5]);
   });
 });
-
-/** Runs the enclosing describe block with `width` cooperating threads, restoring the engine's own after. */
-function useCooperativeThreads(width: number): void {
-  let original = 0;
-  beforeEach(() => {
-    original ||= T.engine().cooperativeThreads;
-    T.engine().cooperativeThreads = width;
-  });
-  afterAll(() => {
-    T.engine().cooperativeThreads = original;
-  });
-}
 
 // Both cooperative widths: 4 threads per output (CPU adapters) and up to 256 (GPUs).
 for (const width of [4, 256]) {

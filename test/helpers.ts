@@ -1,0 +1,44 @@
+// Helpers shared by the test files: cooperative-width blocks, rejection before GPU work, and normally
+// distributed inputs.
+import { afterAll, beforeEach, expect } from 'vitest';
+import * as T from '../src/index.js';
+import { arr, size, type Arr } from './reference/ops.js';
+
+/** Runs the enclosing describe block with `width` cooperating threads, restoring the engine's own after. */
+export function useCooperativeThreads(width: number): void {
+  let original = 0;
+  beforeEach(() => {
+    original ||= T.engine().cooperativeThreads;
+    T.engine().cooperativeThreads = width;
+  });
+  afterAll(() => {
+    T.engine().cooperativeThreads = original;
+  });
+}
+
+/** Asserts that `fn` throws an Error matching `message` without recording any dispatch. */
+export function expectRejectedBeforeGpu(fn: () => unknown, message: RegExp): void {
+  const e = T.engine();
+  const before = e.dispatchCount;
+  let thrown: unknown;
+  try {
+    T.scope(() => void fn());
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown, `expected an error matching ${message}`).toBeInstanceOf(Error);
+  expect((thrown as Error).message).toMatch(message);
+  expect(e.dispatchCount, 'dispatches recorded before the error').toBe(before);
+}
+
+/**
+ * Normal samples mean + std * z (Box-Muller), rounded to float32 so the reference sees exactly what the
+ * GPU gets. A nonzero mean exercises the numerical stability of statistics.
+ */
+export function normalArr(shape: number[], next: () => number, mean = 0, std = 1): Arr {
+  const data = Float32Array.from({ length: size(shape) }, () => {
+    const u = 1 - next();
+    return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
+  });
+  return arr(shape, data);
+}
