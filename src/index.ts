@@ -15,3 +15,12 @@ export { matmul, type MatmulOptions } from './ops/matmul.js';
 export { reshape, permute, transpose, expand, slice, concat } from './ops/shape.js';
 export { gather, indexSelect, scatterAdd, oneHot } from './ops/indexing.js';
 export { softmax, logSoftmax, l2Normalize, crossEntropy, type Reduction } from './ops/rowwise.js';
+// CPU side of training, platform-neutral (pure functions on bytes and arrays). The Node-only pieces that
+// read and write files live in src/node.ts, a separate entry, so that browser bundles never see `node:*`.
+export { parseIdx, imageSplit, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type IdxArray, type ImageSplit, type SplitSources } from './data/idx.js';
+export { FASHION_MNIST_CLASSES, FASHION_MNIST_FILES, type FashionMnist } from './data/fashion-mnist.js';
+export {
+  longTailCounts, longTailSubset, balancedSubset, classCounts, shotSplit,
+  type ImbalanceProfile, type LongTailOptions, type Subset, type ShotSplit,
+} from './data/longtail.js';
+export { batches, epochOrder, batchCount, type BatchOptions } from './data/batches.js';
