@@ -24,3 +24,8 @@ export {
   type ImbalanceProfile, type LongTailOptions, type Subset, type ShotSplit,
 } from './data/longtail.js';
 export { batches, epochOrder, batchCount, type BatchOptions } from './data/batches.js';
+export {
+  encodeSafetensors, decodeSafetensors, namedEntries, CheckpointError,
+  type SafetensorsDType, type SafetensorsArray, type SafetensorsTensor, type SafetensorsInput, type SafetensorsFile, type Named,
+} from './io/safetensors.js';
+export { readTensorEntries, entriesToTensors } from './io/tensors.js';

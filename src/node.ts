@@ -2,3 +2,5 @@
 // engine and the platform-neutral pieces from src/index.ts (browser-safe), and these from here.
 export { readMaybeGzip, findIdxFile, loadImageSplit } from './data/node/idx-files.js';
 export { loadFashionMnist, FASHION_MNIST_DEFAULT_DIR } from './data/node/fashion-mnist.js';
+export { writeFileAtomic } from './io/node/atomic.js';
+export { saveSafetensors, loadSafetensors } from './io/node/safetensors.js';
