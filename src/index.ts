@@ -29,3 +29,4 @@ export {
   type SafetensorsDType, type SafetensorsArray, type SafetensorsTensor, type SafetensorsInput, type SafetensorsFile, type Named,
 } from './io/safetensors.js';
 export { readTensorEntries, entriesToTensors } from './io/tensors.js';
+export { lrSchedule, type LrSchedule, type ScheduleOptions, type Decay } from './train/schedule.js';
