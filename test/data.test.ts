@@ -195,7 +195,7 @@ describe('long-tailed subsets', () => {
 
     expect(() => balancedSubset(labels, 6001, { numClasses: 10, seed: 5 })).toThrow('balancedSubset: class 0 has 6000 samples, 6001 are needed');
     expect(() => longTailSubset(labels, { numClasses: 10, imbalanceFactor: 10, seed: 1, nMax: 7000 })).toThrow('class 0 has 6000 samples, 7000 are needed');
-    expect(() => longTailSubset(labels, { numClasses: 5, imbalanceFactor: 10, seed: 1 })).toThrow('label 7 at index 1 is out of range 0..4');
+    expect(() => longTailSubset(labels, { numClasses: 5, imbalanceFactor: 10, seed: 1 })).toThrow('longTailSubset: label 7 at index 1 is out of range 0..4');
     expect(() => longTailSubset(labels, { numClasses: 10, imbalanceFactor: 0.5, seed: 1 })).toThrow('imbalance factor must be a finite number ≥ 1');
     expect(() => longTailSubset(labels, { numClasses: 10, imbalanceFactor: 10, seed: -1 })).toThrow('seed must be an integer in [0, 2^32)');
     expect(() => longTailCounts(100, 1, 10)).toThrow('a long tail needs an integer number of classes ≥ 2');

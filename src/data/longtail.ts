@@ -41,13 +41,7 @@ export function longTailCounts(nMax: number, numClasses: number, imbalanceFactor
 
 /** The number of samples of each class 0..numClasses−1; throws on a label outside that range. */
 export function classCounts(labels: ArrayLike<number>, numClasses: number): number[] {
-  const counts = new Array<number>(numClasses).fill(0);
-  for (let i = 0; i < labels.length; i++) {
-    const y = labels[i];
-    if (!Number.isInteger(y) || y < 0 || y >= numClasses) throw new Error(`classCounts: label ${y} at index ${i} is out of range 0..${numClasses - 1}`);
-    counts[y]++;
-  }
-  return counts;
+  return groupByClass(labels, numClasses, 'classCounts').map((g) => g.length);
 }
 
 /** A subset of a dataset: sample indices in ascending order, and how many of each class it holds. */
@@ -56,21 +50,25 @@ export interface Subset {
   counts: number[];
 }
 
-/**
- * Picks `want[c]` samples of each class c at random (seeded): each class's indices are shuffled by their
- * own stream of the seed and the first `want[c]` are kept. So the choice of one class does not depend on
- * the counts of the others, and with the same seed a smaller count picks a subset of a larger one's picks.
- */
-function pick(labels: ArrayLike<number>, want: readonly number[], seed: number, tag: number, what: string): Subset {
-  const numClasses = want.length;
+/** The indices of each class's samples, in dataset order; throws, naming `what`, on a label out of range. */
+function groupByClass(labels: ArrayLike<number>, numClasses: number, what: string): number[][] {
   const byClass: number[][] = Array.from({ length: numClasses }, () => []);
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i];
     if (!Number.isInteger(y) || y < 0 || y >= numClasses) throw new Error(`${what}: label ${y} at index ${i} is out of range 0..${numClasses - 1}`);
     byClass[y].push(i);
   }
+  return byClass;
+}
+
+/**
+ * Picks `want[c]` samples of each class c at random (seeded): each class's indices are shuffled by their
+ * own stream of the seed and the first `want[c]` are kept. So the choice of one class does not depend on
+ * the counts of the others, and with the same seed a smaller count picks a subset of a larger one's picks.
+ */
+function pick(byClass: number[][], want: readonly number[], seed: number, tag: number, what: string): Subset {
   const chosen: number[] = [];
-  for (let c = 0; c < numClasses; c++) {
+  for (let c = 0; c < want.length; c++) {
     if (byClass[c].length < want[c]) throw new Error(`${what}: class ${c} has ${byClass[c].length} samples, ${want[c]} are needed`);
     const order = new Rng(seed, tag, c).shuffle(byClass[c]);
     for (let k = 0; k < want[c]; k++) chosen.push(order[k]);
@@ -99,9 +97,10 @@ export interface LongTailOptions {
  */
 export function longTailSubset(labels: ArrayLike<number>, opts: LongTailOptions): Subset {
   checkSeed(opts.seed, 'longTailSubset');
-  const nMax = opts.nMax ?? Math.min(...classCounts(labels, opts.numClasses));
+  const byClass = groupByClass(labels, opts.numClasses, 'longTailSubset');
+  const nMax = opts.nMax ?? Math.min(...byClass.map((g) => g.length));
   const want = longTailCounts(nMax, opts.numClasses, opts.imbalanceFactor, opts.profile);
-  return pick(labels, want, opts.seed, LONG_TAIL_STREAM, 'longTailSubset');
+  return pick(byClass, want, opts.seed, LONG_TAIL_STREAM, 'longTailSubset');
 }
 
 /**
@@ -111,7 +110,8 @@ export function longTailSubset(labels: ArrayLike<number>, opts: LongTailOptions)
 export function balancedSubset(labels: ArrayLike<number>, perClass: number, opts: { numClasses: number; seed: number }): Subset {
   checkSeed(opts.seed, 'balancedSubset');
   if (!Number.isInteger(perClass) || perClass < 0) throw new Error(`balancedSubset: perClass must be a non-negative integer, got ${perClass}`);
-  return pick(labels, new Array<number>(opts.numClasses).fill(perClass), opts.seed, BALANCED_STREAM, 'balancedSubset');
+  const byClass = groupByClass(labels, opts.numClasses, 'balancedSubset');
+  return pick(byClass, new Array<number>(opts.numClasses).fill(perClass), opts.seed, BALANCED_STREAM, 'balancedSubset');
 }
 
 /** Class indices grouped by how many training samples each class has. */
