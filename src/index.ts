@@ -21,4 +21,20 @@ export { Module, Sequential, type StateValue } from './nn/module.js';
 export { Linear, CosineClassifier } from './nn/linear.js';
 export { logitAdjustment, logitAdjustedCrossEntropy } from './nn/losses.js';
 export { SGD, type SGDOptions, type ParamGroup } from './optim/sgd.js';
-export { accuracyReport, shotGroups, SHOT_THRESHOLDS, type AccuracyReport, type Shot } from './train/metrics.js';
+export { accuracyReport, type AccuracyReport } from './train/metrics.js';
+// CPU side of training, platform-neutral (pure functions on bytes and arrays). The Node-only pieces that
+// read and write files live in src/node.ts, a separate entry, so that browser bundles never see `node:*`.
+export { parseIdx, imageSplit, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type IdxArray, type ImageSplit, type SplitSources } from './data/idx.js';
+export { FASHION_MNIST_CLASSES, FASHION_MNIST_FILES, type FashionMnist } from './data/fashion-mnist.js';
+export {
+  longTailCounts, longTailSubset, balancedSubset, classCounts, shotSplit,
+  type ImbalanceProfile, type LongTailOptions, type Subset, type ShotSplit,
+} from './data/longtail.js';
+export { batches, epochOrder, batchCount, type BatchOptions } from './data/batches.js';
+export {
+  encodeSafetensors, decodeSafetensors, namedEntries, CheckpointError,
+  type SafetensorsDType, type SafetensorsArray, type SafetensorsTensor, type SafetensorsInput, type SafetensorsFile, type Named,
+} from './io/safetensors.js';
+export { readTensorEntries, entriesToTensors } from './io/tensors.js';
+export { lrSchedule, type LrSchedule, type ScheduleOptions, type Decay } from './train/schedule.js';
+export { cropFlipPlan, gatherPlan, makeBatch, type CropFlip, type Normalization } from './data/augment.js';

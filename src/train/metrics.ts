@@ -1,15 +1,6 @@
 // Evaluation of a classifier on long-tailed data: top-1, per-class, class-average and many/medium/few
 // accuracy. Computed on the CPU from predictions read back once per evaluation.
-
-/** The split of the long-tailed papers: many > 100 training images, few < 20, medium in between. */
-export const SHOT_THRESHOLDS = { many: 100, few: 20 } as const;
-
-export type Shot = 'many' | 'medium' | 'few';
-
-/** The shot group of each class from its number of training images. */
-export function shotGroups(trainCounts: readonly number[]): Shot[] {
-  return trainCounts.map((n) => (n > SHOT_THRESHOLDS.many ? 'many' : n < SHOT_THRESHOLDS.few ? 'few' : 'medium'));
-}
+import { shotSplit, type ShotSplit } from '../data/longtail.js';
 
 export interface AccuracyReport {
   /** Fraction of samples whose prediction equals the label. */
@@ -18,7 +9,7 @@ export interface AccuracyReport {
   perClass: number[];
   /** Mean of the per-class accuracies over the classes present. */
   classAverage: number;
-  /** Mean per-class accuracy within each shot group (NaN when the group is empty). */
+  /** Mean per-class accuracy within each shot group of {@link shotSplit} (NaN when the group is empty). */
   many: number;
   medium: number;
   few: number;
@@ -46,8 +37,8 @@ export function accuracyReport(predicted: ArrayLike<number>, labels: ArrayLike<n
   }
   const perClass = hit.map((h, c) => (seen[c] ? h / seen[c] : NaN));
   const present = (c: number) => seen[c] > 0;
-  const groups = shotGroups(trainCounts);
-  const groupMean = (g: Shot) => meanOf(perClass.filter((_, c) => present(c) && groups[c] === g));
+  const groups = shotSplit(trainCounts);
+  const groupMean = (g: keyof ShotSplit) => meanOf(groups[g].filter(present).map((c) => perClass[c]));
   return {
     top1: labels.length ? correct / labels.length : NaN,
     perClass,
