@@ -15,3 +15,4 @@ export { matmul, type MatmulOptions } from './ops/matmul.js';
 export { reshape, permute, transpose, expand, slice, concat } from './ops/shape.js';
 export { gather, indexSelect, scatterAdd, oneHot } from './ops/indexing.js';
 export { softmax, logSoftmax, l2Normalize, crossEntropy, type Reduction } from './ops/rowwise.js';
+export { conv2d, type Conv2dOptions } from './ops/conv.js';
