@@ -21,22 +21,26 @@
 // only what it reads: forward 2, 3, 5; dgrad 3, 4; wgrad 2, 4. Without HAS_BIAS, binding 5 is a
 // placeholder that is never read.
 //
-// Register tiling (as matmul_register): each thread owns an 8 x 8 block of the GEMM output, kept in
-// the 16 vec4 fields of a Block (rows of 8 as two vec4), and per reduction step loads 8 values of the
-// row operand and 8 of the column operand and does 64 fused multiply-adds (rank1). A struct with named
-// fields rather than an array: after inlining SwiftShader keeps the fields in registers, whereas arrays
-// indexed in loops are spilled to memory (measured 10x slower). Rows and columns past the edge are
-// clamped when loading and skipped when storing, and taps that fall into the padding read offset 0 and
-// are zeroed by select, so no load is ever out of bounds and the reduction loops have no branches.
+// Register tiling (as matmul_register): each thread owns a ROWS x 8 block of the GEMM output (ROWS = 8
+// or 16), kept in one or two Blocks of 16 vec4 fields (a row of 8 as two vec4). Per reduction step it
+// loads ROWS values of the row operand and 8 of the column operand and does 8 ROWS fused multiply-adds
+// (rank1). With ROWS = 8 the second Block, its loads and its stores are cut out when the pipeline is
+// created. Structs with named fields rather than arrays: after inlining, SwiftShader keeps the fields
+// in registers, whereas arrays indexed in loops are spilled to memory (measured 10x slower). Rows and
+// columns past the edge are clamped when loading and skipped when storing, and taps that fall into the
+// padding read offset 0 and are zeroed by select, so no load is ever out of bounds and the reduction
+// loops have no branches.
 //
 // Dispatch: 1-D workgroups of WG threads; grids wider than 65535 workgroups fold into y, so the flat
-// thread index is gid.x + gid.y * num_workgroups.x * WG.
-//   forward: ceil(K / 8) * ceil(N P Q / 8) threads; thread t: rows 8 (t % ceil(K / 8)), pixels 8 (t / ceil(K / 8)).
+// thread index is t = gid.x + gid.y * num_workgroups.x * WG.
+//   forward: ceil(K / ROWS) * ceil(N P Q / 8) threads; t covers rows ROWS (t % ceil(K / ROWS)) and
+//            pixels 8 (t / ceil(K / ROWS)).
 //   dgrad:   one dispatch per stride phase (a, b) = (h mod SH, v mod SW), SH * SW in all: its pixels
 //            h = a + SH i, v = b + SW j (i < sub_h, j < sub_w) all take taps r = (a + PH) mod SH + SH m
 //            (same for s), so the tap loop steps by the stride instead of masking the taps that do not
-//            divide (3 of 4 at stride 2). ceil(C / 8) * ceil(N sub_h sub_w / 8) threads, laid out as forward.
-//   wgrad:   ceil(K / 8) * ceil(C / 8) * R S * parts threads; t = ((part * R S + tap) * ceil(C / 8) + ct) * ceil(K / 8) + kt.
+//            divide (3 of 4 at stride 2). ceil(C / ROWS) * ceil(N sub_h sub_w / 8) threads, laid out as forward.
+//   wgrad:   ceil(K / ROWS) * ceil(C / 8) * R S * parts threads;
+//            t = ((part * R S + tap) * ceil(C / 8) + column tile) * ceil(K / ROWS) + row tile.
 //            Along a row of dy the valid q (those whose input column is inside the image) form one
 //            range, computed once per thread, so the innermost loop has no masks at all.
 
@@ -72,6 +76,8 @@ override SW: u32 = 1;
 override PH: u32 = 0;
 override PW: u32 = 0;
 override HAS_BIAS: bool = false;
+// Rows of the GEMM output per thread: 8 or 16.
+override ROWS: u32 = 8;
 
 // An 8 x 8 block of GEMM outputs: row i in r{i}l (columns 0-3) and r{i}h (columns 4-7).
 struct Block {
@@ -165,35 +171,30 @@ fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
 
-// Indices first + 0..3 and first + 4..7, clamped to `last`.
-fn lanes_l(first: u32, last: u32) -> vec4<u32> {
-  return min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last));
+// Indices first + 4 quad + (0, 1, 2, 3), clamped to `last`.
+fn lanes(first: u32, quad: u32, last: u32) -> vec4<u32> {
+  return min(vec4<u32>(first + 4u * quad) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last));
 }
 
-fn lanes_h(first: u32, last: u32) -> vec4<u32> {
-  return min(vec4<u32>(first) + vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(last));
+// Whether first + 4 quad + (0, 1, 2, 3) < end.
+fn in_range(first: u32, quad: u32, end: u32) -> vec4<bool> {
+  return vec4<u32>(first + 4u * quad) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(end);
 }
 
-fn in_range_l(first: u32, end: u32) -> vec4<bool> {
-  return vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(end);
-}
-
-fn in_range_h(first: u32, end: u32) -> vec4<bool> {
-  return vec4<u32>(first) + vec4<u32>(4u, 5u, 6u, 7u) < vec4<u32>(end);
-}
-
-fn bias_of(k: vec4<u32>) -> vec4<f32> {
+// bias[k0 + 4 quad + (0, 1, 2, 3)], or 0 without HAS_BIAS.
+fn bias_of(k0: u32, quad: u32) -> vec4<f32> {
   if (!HAS_BIAS) {
     return vec4<f32>();
   }
+  let k = lanes(k0, quad, p.k - 1u);
   return vec4<f32>(bias[k.x], bias[k.y], bias[k.z], bias[k.w]);
 }
 
 @compute @workgroup_size(WG)
 fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_index(gid, nwg);
-  let k_tiles = (p.k + 7u) / 8u;
-  let k0 = (t % k_tiles) * 8u;
+  let k_tiles = (p.k + ROWS - 1u) / ROWS;
+  let k0 = (t % k_tiles) * ROWS;
   let pix0 = (t / k_tiles) * 8u;
   let pq = p.p * p.q;
   let pixels = p.n * pq;
@@ -201,8 +202,8 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     return;
   }
   // The thread's 8 output pixels (n, p, q) and the top-left corner of their windows in x.
-  let pix_l = lanes_l(pix0, pixels - 1u);
-  let pix_h = lanes_h(pix0, pixels - 1u);
+  let pix_l = lanes(pix0, 0u, pixels - 1u);
+  let pix_h = lanes(pix0, 1u, pixels - 1u);
   let img_l = pix_l / pq;
   let img_h = pix_h / pq;
   let at_l = pix_l % pq;
@@ -213,13 +214,15 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
   let top_h = vec4<i32>(at_h / p.q * SH) - i32(PH);
   let left_l = vec4<i32>(at_l % p.q * SW) - i32(PW);
   let left_h = vec4<i32>(at_h % p.q * SW) - i32(PW);
-  // Start of each of the 8 filters w[k, :, :, :].
-  let kk_l = lanes_l(k0, p.k - 1u);
-  let kk_h = lanes_h(k0, p.k - 1u);
-  let w_l = kk_l * (p.c * R * S);
-  let w_h = kk_h * (p.c * R * S);
+  // Start of each filter w[k, :, :, :] of the thread's output channels, 4 per quad.
+  let crs = p.c * R * S;
+  let w0 = lanes(k0, 0u, p.k - 1u) * crs;
+  let w1 = lanes(k0, 1u, p.k - 1u) * crs;
+  let w2 = lanes(k0, 2u, p.k - 1u) * crs;
+  let w3 = lanes(k0, 3u, p.k - 1u) * crs;
   let plane = p.h * p.w;
-  var blk = Block();
+  var top = Block();
+  var bottom = Block();
   for (var r = 0u; r < R; r++) {
     for (var s = 0u; s < S; s++) {
       let tl = taps(base_l, top_l + i32(r), left_l + i32(s), p.h, p.w);
@@ -229,7 +232,10 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
       for (var c = 0u; c < p.c; c++) {
         let bl = select(vec4<f32>(), gather_x(tl.off + xo), tl.ok);
         let bh = select(vec4<f32>(), gather_x(th.off + xo), th.ok);
-        rank1(&blk, gather_w(w_l + wo), gather_w(w_h + wo), bl, bh);
+        rank1(&top, gather_w(w0 + wo), gather_w(w1 + wo), bl, bh);
+        if (ROWS > 8u) {
+          rank1(&bottom, gather_w(w2 + wo), gather_w(w3 + wo), bl, bh);
+        }
         xo += plane;
         wo += R * S;
       }
@@ -238,14 +244,19 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
   // y[n, k, p, q] = out[n K P Q + k P Q + (p Q + q)]
   let out_l = img_l * (p.k * pq) + at_l;
   let out_h = img_h * (p.k * pq) + at_h;
-  store_block(blk, k0, p.k, pq, out_l, out_h, in_range_l(pix0, pixels), in_range_h(pix0, pixels), bias_of(kk_l), bias_of(kk_h));
+  let ok_l = in_range(pix0, 0u, pixels);
+  let ok_h = in_range(pix0, 1u, pixels);
+  store_block(top, k0, p.k, pq, out_l, out_h, ok_l, ok_h, bias_of(k0, 0u), bias_of(k0, 1u));
+  if (ROWS > 8u) {
+    store_block(bottom, k0 + 8u, p.k, pq, out_l, out_h, ok_l, ok_h, bias_of(k0, 2u), bias_of(k0, 3u));
+  }
 }
 
 @compute @workgroup_size(WG)
 fn conv2d_dgrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_index(gid, nwg);
-  let c_tiles = (p.c + 7u) / 8u;
-  let c0 = (t % c_tiles) * 8u;
+  let c_tiles = (p.c + ROWS - 1u) / ROWS;
+  let c0 = (t % c_tiles) * ROWS;
   let pix0 = (t / c_tiles) * 8u;
   let sub = p.sub_h * p.sub_w;
   let pixels = p.n * sub;
@@ -253,8 +264,8 @@ fn conv2d_dgrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     return;
   }
   // The thread's 8 input pixels (n, h, v) = (n, phase_h + SH i, phase_w + SW j), as (n, i, j).
-  let pix_l = lanes_l(pix0, pixels - 1u);
-  let pix_h = lanes_h(pix0, pixels - 1u);
+  let pix_l = lanes(pix0, 0u, pixels - 1u);
+  let pix_h = lanes(pix0, 1u, pixels - 1u);
   let img_l = pix_l / sub;
   let img_h = pix_h / sub;
   let i_l = vec4<i32>(pix_l % sub / p.sub_w);
@@ -263,11 +274,14 @@ fn conv2d_dgrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let j_h = vec4<i32>(pix_h % p.sub_w);
   let base_l = img_l * (p.k * p.p * p.q);
   let base_h = img_h * (p.k * p.p * p.q);
-  // A[c, (k, r, s)] = w[k, c, r, s]: the 8 channels' offsets at k = 0.
-  let w_l = lanes_l(c0, p.c - 1u) * (R * S);
-  let w_h = lanes_h(c0, p.c - 1u) * (R * S);
+  // A[c, (k, r, s)] = w[k, c, r, s]: the offsets of the thread's channels at k = 0, 4 per quad.
+  let w0 = lanes(c0, 0u, p.c - 1u) * (R * S);
+  let w1 = lanes(c0, 1u, p.c - 1u) * (R * S);
+  let w2 = lanes(c0, 2u, p.c - 1u) * (R * S);
+  let w3 = lanes(c0, 3u, p.c - 1u) * (R * S);
   let dy_plane = p.p * p.q;
-  var blk = Block();
+  var top = Block();
+  var bottom = Block();
   for (var r = (p.phase_h + PH) % SH; r < R; r += SH) {
     // (h + PH - r) / SH = i + (phase_h + PH - r) / SH, exactly.
     let dr = (i32(p.phase_h + PH) - i32(r)) / i32(SH);
@@ -280,7 +294,10 @@ fn conv2d_dgrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
       for (var k = 0u; k < p.k; k++) {
         let bl = select(vec4<f32>(), gather_dy(tl.off + yo), tl.ok);
         let bh = select(vec4<f32>(), gather_dy(th.off + yo), th.ok);
-        rank1(&blk, gather_w(w_l + wo), gather_w(w_h + wo), bl, bh);
+        rank1(&top, gather_w(w0 + wo), gather_w(w1 + wo), bl, bh);
+        if (ROWS > 8u) {
+          rank1(&bottom, gather_w(w2 + wo), gather_w(w3 + wo), bl, bh);
+        }
         yo += dy_plane;
         wo += p.c * R * S;
       }
@@ -289,15 +306,20 @@ fn conv2d_dgrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   // dx[n, c, h, v] = out[n C H W + c H W + h W + v]
   let out_l = img_l * (p.c * p.h * p.w) + (vec4<u32>(i_l) * SH + p.phase_h) * p.w + vec4<u32>(j_l) * SW + p.phase_w;
   let out_h = img_h * (p.c * p.h * p.w) + (vec4<u32>(i_h) * SH + p.phase_h) * p.w + vec4<u32>(j_h) * SW + p.phase_w;
-  store_block(blk, c0, p.c, p.h * p.w, out_l, out_h, in_range_l(pix0, pixels), in_range_h(pix0, pixels), vec4<f32>(), vec4<f32>());
+  let ok_l = in_range(pix0, 0u, pixels);
+  let ok_h = in_range(pix0, 1u, pixels);
+  store_block(top, c0, p.c, p.h * p.w, out_l, out_h, ok_l, ok_h, vec4<f32>(), vec4<f32>());
+  if (ROWS > 8u) {
+    store_block(bottom, c0 + 8u, p.c, p.h * p.w, out_l, out_h, ok_l, ok_h, vec4<f32>(), vec4<f32>());
+  }
 }
 
 @compute @workgroup_size(WG)
 fn conv2d_wgrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_index(gid, nwg);
-  let k_tiles = (p.k + 7u) / 8u;
+  let k_tiles = (p.k + ROWS - 1u) / ROWS;
   let c_tiles = (p.c + 7u) / 8u;
-  let k0 = (t % k_tiles) * 8u;
+  let k0 = (t % k_tiles) * ROWS;
   let c0 = (t / k_tiles % c_tiles) * 8u;
   let tap = t / (k_tiles * c_tiles) % (R * S);
   let part = t / (k_tiles * c_tiles * R * S);
@@ -315,14 +337,17 @@ fn conv2d_wgrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let q_lo = u32(select(0, (from_left + i32(SW) - 1) / i32(SW), from_left > 0));
   let last_col = i32(p.w) - 1 + i32(PW) - i32(s);
   let q_hi = u32(select(0, min(i32(p.q), last_col / i32(SW) + 1), last_col >= 0));
-  // Offsets of the 8 dy planes dy[0, k, :, :] and the 8 x planes x[0, c, :, :].
+  // Offsets of the dy planes dy[0, k, :, :] (4 per quad) and the 8 x planes x[0, c, :, :].
   let plane_y = p.p * p.q;
   let plane_x = p.h * p.w;
-  let y_l = lanes_l(k0, p.k - 1u) * plane_y;
-  let y_h = lanes_h(k0, p.k - 1u) * plane_y;
-  let x_l = lanes_l(c0, p.c - 1u) * plane_x;
-  let x_h = lanes_h(c0, p.c - 1u) * plane_x;
-  var blk = Block();
+  let y0 = lanes(k0, 0u, p.k - 1u) * plane_y;
+  let y1 = lanes(k0, 1u, p.k - 1u) * plane_y;
+  let y2 = lanes(k0, 2u, p.k - 1u) * plane_y;
+  let y3 = lanes(k0, 3u, p.k - 1u) * plane_y;
+  let x_l = lanes(c0, 0u, p.c - 1u) * plane_x;
+  let x_h = lanes(c0, 1u, p.c - 1u) * plane_x;
+  var top = Block();
+  var bottom = Block();
   for (var row = part * per_part; row < row_end; row++) {
     let n = row / p.p;
     let pp = row % p.p;
@@ -333,14 +358,24 @@ fn conv2d_wgrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     var yo = n * (p.k * plane_y) + pp * p.q + q_lo;
     var xo = n * (p.c * plane_x) + u32(ih) * p.w + q_lo * SW + s - PW;
     for (var q = q_lo; q < q_hi; q++) {
-      rank1(&blk, gather_dy(y_l + yo), gather_dy(y_h + yo), gather_x(x_l + xo), gather_x(x_h + xo));
+      let bl = gather_x(x_l + xo);
+      let bh = gather_x(x_h + xo);
+      rank1(&top, gather_dy(y0 + yo), gather_dy(y1 + yo), bl, bh);
+      if (ROWS > 8u) {
+        rank1(&bottom, gather_dy(y2 + yo), gather_dy(y3 + yo), bl, bh);
+      }
       yo += 1u;
       xo += SW;
     }
   }
   // partial[part, k, c, r, s] = out[part K C R S + k C R S + c R S + tap]
   let crs = p.c * R * S;
-  let out_l = part * (p.k * crs) + lanes_l(c0, p.c - 1u) * (R * S) + tap;
-  let out_h = part * (p.k * crs) + lanes_h(c0, p.c - 1u) * (R * S) + tap;
-  store_block(blk, k0, p.k, crs, out_l, out_h, in_range_l(c0, p.c), in_range_h(c0, p.c), vec4<f32>(), vec4<f32>());
+  let out_l = part * (p.k * crs) + lanes(c0, 0u, p.c - 1u) * (R * S) + tap;
+  let out_h = part * (p.k * crs) + lanes(c0, 1u, p.c - 1u) * (R * S) + tap;
+  let ok_l = in_range(c0, 0u, p.c);
+  let ok_h = in_range(c0, 1u, p.c);
+  store_block(top, k0, p.k, crs, out_l, out_h, ok_l, ok_h, vec4<f32>(), vec4<f32>());
+  if (ROWS > 8u) {
+    store_block(bottom, k0 + 8u, p.k, crs, out_l, out_h, ok_l, ok_h, vec4<f32>(), vec4<f32>());
+  }
 }
