@@ -225,13 +225,17 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
   var bottom = Block();
   for (var r = 0u; r < R; r++) {
     for (var s = 0u; s < S; s++) {
+      // Without padding every tap of an output pixel is inside the image: the masks fold away.
+      let unpadded = vec4<bool>(PH == 0u && PW == 0u);
       let tl = taps(base_l, top_l + i32(r), left_l + i32(s), p.h, p.w);
       let th = taps(base_h, top_h + i32(r), left_h + i32(s), p.h, p.w);
+      let ok_l = tl.ok | unpadded;
+      let ok_h = th.ok | unpadded;
       var xo = 0u;
       var wo = r * S + s;
       for (var c = 0u; c < p.c; c++) {
-        let bl = select(vec4<f32>(), gather_x(tl.off + xo), tl.ok);
-        let bh = select(vec4<f32>(), gather_x(th.off + xo), th.ok);
+        let bl = select(vec4<f32>(), gather_x(tl.off + xo), ok_l);
+        let bh = select(vec4<f32>(), gather_x(th.off + xo), ok_h);
         rank1(&top, gather_w(w0 + wo), gather_w(w1 + wo), bl, bh);
         if (ROWS > 8u) {
           rank1(&bottom, gather_w(w2 + wo), gather_w(w3 + wo), bl, bh);
