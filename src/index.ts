@@ -15,6 +15,7 @@ export { matmul, type MatmulOptions } from './ops/matmul.js';
 export { reshape, permute, transpose, expand, slice, concat } from './ops/shape.js';
 export { gather, indexSelect, scatterAdd, oneHot } from './ops/indexing.js';
 export { softmax, logSoftmax, l2Normalize, crossEntropy, type Reduction } from './ops/rowwise.js';
+export { conv2d, type Conv2dOptions } from './ops/conv.js';
 export { batchNorm, type BatchNormOptions } from './ops/batchnorm.js';
 export { maxPool2d, avgPool2d, globalAvgPool2d, type Size2 } from './ops/pool.js';
 export { Module, Sequential, type StateValue } from './nn/module.js';
