@@ -1,0 +1,90 @@
+// The main job: supervised training on a long-tailed dataset from the command line.
+//   npm run train -- [--model small-cnn|resnet32] [--imbalance 100] [--loss ce|la|bs] [--epochs N] ...
+// Prints progress lines, per-epoch evaluation, and as its last line one JSON summary; writes
+// <out>/log.jsonl and <out>/checkpoint.safetensors. --resume continues the run found in <out>.
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG, train, type TrainConfig } from '../train/node/trainer.js';
+
+const HELP = `Usage: npm run train -- [options]
+  --dataset fashion-mnist       dataset (Debian's dataset-fashion-mnist; --data-dir or FASHION_MNIST_DIR to point elsewhere)
+  --imbalance IF                imbalance factor n_max / n_min (default ${DEFAULT_CONFIG.imbalance}); --profile exp|step
+  --model NAME                  small-cnn (default, sized for the CPU fallback) or resnet32 / resnet<6n+2>
+  --widths 8,16,32              channel widths of small-cnn
+  --classifier linear|cosine    classifier head (cosine: BCL's normalised one, s = 30)
+  --loss ce|la|bs               cross-entropy, logit-adjusted CE (--tau), balanced softmax
+  --epochs N --batch-size B --lr X --momentum M --nesterov --weight-decay W --no-decay-bn-bias
+  --schedule cosine|step        --warmup-epochs W --milestones 160,180 --gamma G
+  --pad P --no-flip             augmentation: pad-and-random-crop by P pixels, horizontal flips
+  --seed S --out DIR --resume   reproducibility, output folder, continue the run in DIR
+  --log-every N                 steps between progress lines
+  --limit-per-class N --test-per-class N   smaller runs (0 = all)`;
+
+const { values } = parseArgs({
+  options: {
+    help: { type: 'boolean' },
+    dataset: { type: 'string' }, 'data-dir': { type: 'string' }, imbalance: { type: 'string' }, profile: { type: 'string' },
+    model: { type: 'string' }, widths: { type: 'string' }, classifier: { type: 'string' }, loss: { type: 'string' }, tau: { type: 'string' },
+    epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
+    nesterov: { type: 'boolean' }, 'weight-decay': { type: 'string' }, 'no-decay-bn-bias': { type: 'boolean' },
+    schedule: { type: 'string' }, 'warmup-epochs': { type: 'string' }, milestones: { type: 'string' }, gamma: { type: 'string' },
+    pad: { type: 'string' }, 'no-flip': { type: 'boolean' }, seed: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
+    'log-every': { type: 'string' }, 'limit-per-class': { type: 'string' }, 'test-per-class': { type: 'string' },
+  },
+});
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+function num(name: string, v: string | undefined, fallback: number, integer = false): number {
+  if (v === undefined) return fallback;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < 0 || (integer && !Number.isInteger(x))) throw new Error(`train: --${name} must be a ${integer ? 'non-negative integer' : 'non-negative number'}, got '${v}'`);
+  return x;
+}
+function oneOf<K extends string>(name: string, v: string | undefined, allowed: readonly K[], fallback: K): K {
+  if (v === undefined) return fallback;
+  if (!allowed.includes(v as K)) throw new Error(`train: --${name} must be one of ${allowed.join(', ')}, got '${v}'`);
+  return v as K;
+}
+const list = (name: string, v: string | undefined, fallback: number[]) => (v === undefined ? fallback : v.split(',').map((s) => num(name, s, 0, true)));
+
+const d = DEFAULT_CONFIG;
+const cfg: TrainConfig = {
+  dataset: oneOf('dataset', values.dataset, ['fashion-mnist'] as const, d.dataset),
+  dataDir: values['data-dir'],
+  imbalance: num('imbalance', values.imbalance, d.imbalance),
+  profile: oneOf('profile', values.profile, ['exp', 'step'] as const, d.profile),
+  model: values.model ?? d.model,
+  widths: list('widths', values.widths, d.widths),
+  classifier: oneOf('classifier', values.classifier, ['linear', 'cosine'] as const, d.classifier),
+  loss: oneOf('loss', values.loss, ['ce', 'la', 'bs'] as const, d.loss),
+  tau: num('tau', values.tau, d.tau),
+  epochs: num('epochs', values.epochs, d.epochs, true),
+  batchSize: num('batch-size', values['batch-size'], d.batchSize, true),
+  lr: num('lr', values.lr, d.lr),
+  momentum: num('momentum', values.momentum, d.momentum),
+  nesterov: values.nesterov ?? d.nesterov,
+  weightDecay: num('weight-decay', values['weight-decay'], d.weightDecay),
+  noDecayBnBias: values['no-decay-bn-bias'] ?? d.noDecayBnBias,
+  schedule: oneOf('schedule', values.schedule, ['cosine', 'step'] as const, d.schedule),
+  warmupEpochs: num('warmup-epochs', values['warmup-epochs'], d.warmupEpochs, true),
+  milestones: list('milestones', values.milestones, d.milestones),
+  gamma: num('gamma', values.gamma, d.gamma),
+  pad: num('pad', values.pad, d.pad, true),
+  flip: !values['no-flip'],
+  seed: num('seed', values.seed, d.seed, true),
+  out: values.out ?? d.out,
+  logEvery: num('log-every', values['log-every'], d.logEvery, true) || 1,
+  limitPerClass: num('limit-per-class', values['limit-per-class'], d.limitPerClass, true),
+  testPerClass: num('test-per-class', values['test-per-class'], d.testPerClass, true),
+};
+
+try {
+  const result = await train(cfg, { resume: values.resume });
+  console.log(JSON.stringify(result));
+  process.exit(0);
+} catch (err) {
+  console.error(`[train] ${(err as Error).message}`);
+  process.exit(1);
+}

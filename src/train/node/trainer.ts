@@ -1,0 +1,268 @@
+// Supervised training of an image classifier on a long-tailed dataset, with per-epoch evaluation, a JSONL
+// log, atomic safetensors checkpoints and exact resume. Node-only (files); the model, data pipeline and
+// optimizer underneath are the platform-neutral library.
+import { mkdir, appendFile, access } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as T from '../../index.js';
+import { makeBatch, cropFlipPlan, gatherPlan, type Normalization } from '../../data/augment.js';
+import { batches, batchCount } from '../../data/batches.js';
+import { longTailSubset, classCounts, type ImbalanceProfile } from '../../data/longtail.js';
+import { Rng } from '../../data/random.js';
+import { loadFashionMnist } from '../../data/node/fashion-mnist.js';
+import { readTensorEntries } from '../../io/tensors.js';
+import { loadSafetensors, saveSafetensors } from '../../io/node/safetensors.js';
+import { ResNetCifar, SmallCNN, type Classifier } from '../../nn/resnet.js';
+import { logitAdjustment, logitAdjustedCrossEntropy } from '../../nn/losses.js';
+import { SGD } from '../../optim/sgd.js';
+import { lrSchedule } from '../schedule.js';
+import { accuracyReport, type AccuracyReport } from '../metrics.js';
+
+/** Everything that defines a run; saved in every checkpoint. */
+export interface TrainConfig {
+  dataset: 'fashion-mnist';
+  dataDir?: string;
+  /** n_max / n_min of the training subset (1 = the full balanced set). */
+  imbalance: number;
+  profile: ImbalanceProfile;
+  /** 'small-cnn' or 'resnet<6n+2>' such as 'resnet32'. */
+  model: string;
+  /** Channel widths of the small CNN. */
+  widths: number[];
+  classifier: 'linear' | 'cosine';
+  /** 'ce' cross-entropy, 'la' logit-adjusted CE (tau), 'bs' balanced softmax. */
+  loss: 'ce' | 'la' | 'bs';
+  tau: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  /** No weight decay on biases and batch-norm weights (parameters of rank <= 1). */
+  noDecayBnBias: boolean;
+  schedule: 'cosine' | 'step';
+  warmupEpochs: number;
+  milestones: number[];
+  gamma: number;
+  /** Pad-and-crop padding in pixels (0 disables) and horizontal flips. */
+  pad: number;
+  flip: boolean;
+  seed: number;
+  out: string;
+  /** Print a progress line every this many steps. */
+  logEvery: number;
+  /** Cap of training images per class (for quick runs and tests); 0 = none. */
+  limitPerClass: number;
+  /** Evaluation images per class (balanced test set); 0 = the whole test set. */
+  testPerClass: number;
+}
+
+export const DEFAULT_CONFIG: TrainConfig = {
+  dataset: 'fashion-mnist', imbalance: 100, profile: 'exp', model: 'small-cnn', widths: [8, 16, 32], classifier: 'linear',
+  loss: 'ce', tau: 1, epochs: 8, batchSize: 128, lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
+  noDecayBnBias: false, schedule: 'cosine', warmupEpochs: 1, milestones: [], gamma: 0.1, pad: 2, flip: true,
+  seed: 0, out: 'runs/fashion-mnist-lt', logEvery: 20, limitPerClass: 0, testPerClass: 0,
+};
+
+/** Fashion-MNIST statistics (mean and std of the training pixels in [0, 1]). */
+const FASHION_MNIST_NORM: Normalization = { mean: [0.286], std: [0.353] };
+
+export interface TrainResult {
+  config: TrainConfig;
+  adapter: string;
+  epochs: number;
+  steps: number;
+  trainCounts: number[];
+  final: AccuracyReport & { loss: number };
+  wallSeconds: number;
+  imagesPerSecond: number;
+}
+
+const CHECKPOINT = 'checkpoint.safetensors';
+
+function buildModel(cfg: TrainConfig, classes: number, channels: number, size: number): Classifier {
+  const resnet = /^resnet(\d+)$/.exec(cfg.model);
+  if (resnet) return new ResNetCifar(Number(resnet[1]), classes, { inChannels: channels, classifier: cfg.classifier });
+  if (cfg.model === 'small-cnn') return new SmallCNN(classes, { inChannels: channels, inputSize: size, widths: cfg.widths, classifier: cfg.classifier });
+  throw new Error(`train: unknown model '${cfg.model}' (small-cnn, resnet32 or any resnet<6n+2>)`);
+}
+
+/** Images [count, 1, H, W] as f32 in [0, 1] on the device. */
+function uploadImages(pixels: Uint8Array, count: number, height: number, width: number, keep: Int32Array | null): T.Tensor {
+  const n = keep ? keep.length : count;
+  const plane = height * width;
+  const data = new Float32Array(n * plane);
+  for (let i = 0; i < n; i++) {
+    const src = keep ? keep[i] : i;
+    for (let j = 0; j < plane; j++) data[i * plane + j] = pixels[src * plane + j] / 255;
+  }
+  return T.tensor(data, [n, 1, height, width]).keep();
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
+
+/**
+ * Trains per `cfg`, writing `log.jsonl` and `checkpoint.safetensors` (after every epoch, atomically) into
+ * `cfg.out`. With `resume`, continues from the checkpoint there: same seed and config give exactly the
+ * numbers of an uninterrupted run. `log` receives the progress lines.
+ */
+export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (line: string) => void } = {}): Promise<TrainResult> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const started = performance.now();
+  const e = await T.init({ log: false });
+  const adapter = e.describeAdapter();
+  log(`[train] adapter: ${adapter}`);
+  await mkdir(cfg.out, { recursive: true });
+
+  const data = await loadFashionMnist(cfg.dataDir);
+  const classes = 10;
+  const subset = longTailSubset(data.train.labels, { numClasses: classes, imbalanceFactor: cfg.imbalance, seed: cfg.seed, profile: cfg.profile });
+  let trainIdx = subset.indices;
+  if (cfg.limitPerClass > 0) {
+    const taken = new Array<number>(classes).fill(0);
+    trainIdx = trainIdx.filter((i) => taken[data.train.labels[i]]++ < cfg.limitPerClass);
+  }
+  const trainLabels = Int32Array.from(trainIdx, (i) => data.train.labels[i]);
+  const trainCounts = classCounts(trainLabels, classes);
+  let testIdx: Int32Array | null = null;
+  if (cfg.testPerClass > 0) {
+    const { balancedSubset } = await import('../../data/longtail.js');
+    testIdx = balancedSubset(data.test.labels, cfg.testPerClass, { numClasses: classes, seed: cfg.seed }).indices;
+  }
+  const testLabels = testIdx ? Int32Array.from(testIdx, (i) => data.test.labels[i]) : Int32Array.from(data.test.labels);
+  log(`[train] ${cfg.dataset}-LT IF ${cfg.imbalance} (${cfg.profile}): ${trainLabels.length} training images, per class [${trainCounts.join(', ')}]; ${testLabels.length} test images`);
+
+  const { height, width } = data.train;
+  const trainImages = uploadImages(data.train.images, data.train.count, height, width, trainIdx);
+  const testImages = uploadImages(data.test.images, data.test.count, height, width, testIdx);
+
+  T.manualSeed(cfg.seed);
+  const model = buildModel(cfg, classes, 1, height);
+  const named = model.namedParameters();
+  const decayed = named.filter(([, p]) => !cfg.noDecayBnBias || p.rank > 1).map(([, p]) => p);
+  const plain = named.filter(([, p]) => cfg.noDecayBnBias && p.rank <= 1).map(([, p]) => p);
+  const opt = new SGD([{ params: decayed }, { params: plain, weightDecay: 0 }], {
+    lr: cfg.lr, momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay,
+  });
+  const stepsPerEpoch = batchCount(trainLabels.length, cfg.batchSize, true);
+  const schedule = lrSchedule({
+    base: cfg.lr,
+    warmup: cfg.warmupEpochs,
+    decay: cfg.schedule === 'cosine' ? { kind: 'cosine', total: cfg.epochs } : { kind: 'step', milestones: cfg.milestones, gamma: cfg.gamma },
+  });
+  const adjustment = cfg.loss === 'ce' ? null : logitAdjustment(trainCounts, cfg.loss === 'bs' ? 1 : cfg.tau);
+
+  let startEpoch = 0;
+  const ckptPath = join(cfg.out, CHECKPOINT);
+  if (opts.resume && (await exists(ckptPath))) {
+    startEpoch = await restore(ckptPath, model, opt, named);
+    log(`[train] resumed from ${ckptPath} after epoch ${startEpoch}`);
+  }
+
+  const logPath = join(cfg.out, 'log.jsonl');
+  let step = startEpoch * stepsPerEpoch;
+  let final: AccuracyReport & { loss: number } = { ...accuracyReport([], [], trainCounts), loss: NaN };
+  let trainedImages = 0;
+  let trainMs = 0;
+  for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
+    model.train();
+    opt.lr = schedule(epoch);
+    const aug = new Rng(cfg.seed, 7, epoch);
+    const random = () => aug.nextU32() / 2 ** 32;
+    // The loss of every step is added on the GPU and read once per progress line: a NaN anywhere shows.
+    let lossSum = T.zeros([]).keep();
+    let since = 0;
+    let t0 = performance.now();
+    let epochLoss = 0;
+    for (const idx of batches(trainLabels.map((_, i) => i), { batchSize: cfg.batchSize, seed: cfg.seed, epoch, dropLast: true })) {
+      const plan = cropFlipPlan(Array.from(idx, (i) => i), { pad: cfg.pad, flip: cfg.flip }, random);
+      const labels = T.tensor(Array.from(idx, (i) => trainLabels[i]), [idx.length], 'i32');
+      const next = T.scope(() => {
+        const x = makeBatch(trainImages, plan, cfg.pad, FASHION_MNIST_NORM);
+        const logits = model.forward(x);
+        const loss = adjustment ? logitAdjustedCrossEntropy(logits, labels, adjustment) : T.crossEntropy(logits, labels);
+        loss.backward();
+        opt.step();
+        opt.zeroGrad();
+        return T.add(lossSum, loss);
+      });
+      labels.dispose();
+      lossSum.dispose();
+      lossSum = next.keep();
+      step++;
+      since++;
+      if (since === cfg.logEvery || step === (epoch + 1) * stepsPerEpoch) {
+        const mean = (await lossSum.item()) / since;
+        const ms = performance.now() - t0;
+        trainMs += ms;
+        trainedImages += since * cfg.batchSize;
+        if (!Number.isFinite(mean)) {
+          throw new Error(`train: the loss became ${mean} at epoch ${epoch + 1}, step ${step}; stopped. The last good checkpoint (end of epoch ${epoch}) is ${ckptPath}. Try a smaller --lr.`);
+        }
+        epochLoss = mean;
+        log(`epoch ${epoch + 1}/${cfg.epochs} step ${step} loss ${mean.toFixed(4)} lr ${opt.lr.toPrecision(3)} ${((since * cfg.batchSize * 1000) / ms).toFixed(1)} images/s`);
+        lossSum.dispose();
+        lossSum = T.zeros([]).keep();
+        since = 0;
+        t0 = performance.now();
+      }
+    }
+    lossSum.dispose();
+    const report = await evaluate(model, testImages, testLabels, trainCounts, cfg.batchSize);
+    final = { ...report, loss: epochLoss };
+    log(`epoch ${epoch + 1}/${cfg.epochs} eval top1 ${(100 * report.top1).toFixed(2)} % many ${(100 * report.many).toFixed(1)} medium ${(100 * report.medium).toFixed(1)} few ${(100 * report.few).toFixed(1)}`);
+    await appendFile(logPath, `${JSON.stringify({ epoch: epoch + 1, step, loss: epochLoss, lr: opt.lr, ...report })}\n`);
+    await checkpoint(ckptPath, model, opt, named, epoch + 1, cfg, adapter);
+  }
+  const result: TrainResult = {
+    config: cfg, adapter, epochs: cfg.epochs, steps: step, trainCounts, final,
+    wallSeconds: (performance.now() - started) / 1000,
+    imagesPerSecond: trainMs ? (trainedImages * 1000) / trainMs : NaN,
+  };
+  adjustment?.dispose();
+  opt.dispose();
+  model.dispose();
+  trainImages.dispose();
+  testImages.dispose();
+  return result;
+}
+
+/** Top-1 and long-tail accuracies on the test set, in evaluation mode, one read-back per batch. */
+async function evaluate(model: Classifier, images: T.Tensor, labels: Int32Array, trainCounts: number[], batchSize: number): Promise<AccuracyReport> {
+  model.eval();
+  const predicted = new Int32Array(labels.length);
+  for (let start = 0; start < labels.length; start += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, labels.length - start) }, (_, i) => start + i);
+    const pred = T.noGrad(() => T.scope(() => T.argmax(model.forward(makeBatch(images, gatherPlan(idx), 0, FASHION_MNIST_NORM)), -1)));
+    predicted.set((await pred.read()) as Int32Array, start);
+    pred.dispose();
+  }
+  model.train();
+  return accuracyReport(predicted, labels, trainCounts);
+}
+
+/** Weights, buffers and momentum buffers under PyTorch-style names, epoch and config in the metadata. */
+async function checkpoint(path: string, model: Classifier, opt: SGD, named: [string, T.Tensor][], epoch: number, cfg: TrainConfig, adapter: string): Promise<void> {
+  const tensors = new Map(model.stateDict());
+  for (const [name, p] of named) tensors.set(`optimizer.momentum_buffer.${name}`, opt.bufferOf(p));
+  await saveSafetensors(path, await readTensorEntries(tensors), { epoch: String(epoch), config: JSON.stringify(cfg), adapter, format: 'pt' });
+}
+
+/** Loads a checkpoint written by {@link checkpoint}; returns the number of epochs it had completed. */
+async function restore(path: string, model: Classifier, opt: SGD, named: [string, T.Tensor][]): Promise<number> {
+  const file = await loadSafetensors(path);
+  const state = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+  for (const [name, entry] of file.tensors) state.set(name, { shape: entry.shape, data: entry.data as Float32Array });
+  const weights = new Map([...state].filter(([k]) => !k.startsWith('optimizer.')));
+  model.loadStateDict(weights);
+  for (const [name, p] of named) {
+    const buf = state.get(`optimizer.momentum_buffer.${name}`);
+    if (!buf) throw new Error(`train: checkpoint ${path} lacks the momentum buffer of '${name}'`);
+    opt.bufferOf(p).write(buf.data);
+  }
+  const epoch = Number(file.metadata.epoch);
+  if (!Number.isInteger(epoch) || epoch < 0) throw new Error(`train: checkpoint ${path} has no valid epoch in its metadata`);
+  return epoch;
+}
