@@ -3,7 +3,7 @@
 import { zeros } from '../ops/creation.js';
 import { add, relu } from '../ops/elementwise.js';
 import { concat, slice } from '../ops/shape.js';
-import type { Tensor } from '../tensor.js';
+import { formatShape, type Tensor } from '../tensor.js';
 import { BatchNorm, Conv2d, Flatten, GlobalAvgPool, MaxPool2d, ReLU } from './layers.js';
 import { CosineClassifier, Linear } from './linear.js';
 import { Module, Sequential } from './module.js';
@@ -63,6 +63,7 @@ class BasicBlock extends Module {
  */
 export class ResNetCifar extends Module implements Classifier {
   readonly featureDim = 64;
+  private readonly inChannels: number;
   private readonly stem: Sequential;
   private readonly stages: Module[];
   private readonly pool = new GlobalAvgPool();
@@ -72,7 +73,8 @@ export class ResNetCifar extends Module implements Classifier {
     super();
     if (!Number.isInteger((depth - 2) / 6) || depth < 8) throw new Error(`ResNetCifar: depth must be 6n + 2 (8, 14, 20, 32, 44, 56, 110), got ${depth}`);
     const n = (depth - 2) / 6;
-    const conv1 = this.child('conv1', new Conv2d(opts.inChannels ?? 3, 16, 3, { padding: 1, bias: false, init: 'kaiming-normal' }));
+    this.inChannels = opts.inChannels ?? 3;
+    const conv1 = this.child('conv1', new Conv2d(this.inChannels, 16, 3, { padding: 1, bias: false, init: 'kaiming-normal' }));
     const bn1 = this.child('bn1', new BatchNorm(16));
     this.stem = new Sequential(conv1, bn1, new ReLU());
     let inPlanes = 16;
@@ -88,11 +90,20 @@ export class ResNetCifar extends Module implements Classifier {
   }
 
   features(x: Tensor): Tensor {
+    checkInput(`ResNet-${this.depth}`, x, this.inChannels);
     return this.pool.forward(this.stages.reduce((h, stage) => stage.forward(h), this.stem.forward(x)));
   }
 
   forward(x: Tensor): Tensor {
     return this.fc.forward(this.features(x));
+  }
+}
+
+/** Throws unless x is [N, channels, H, W] (with H = W = size when given), naming the model. */
+function checkInput(model: string, x: Tensor, channels: number, size?: number): void {
+  const ok = x.rank === 4 && x.shape[1] === channels && (size === undefined || (x.shape[2] === size && x.shape[3] === size));
+  if (!ok) {
+    throw new Error(`${model}: expected images [N, ${channels}, ${size ?? 'H'}, ${size ?? 'W'}], got ${formatShape(x.shape)} ${x.dtype}`);
   }
 }
 
@@ -106,14 +117,18 @@ function makeClassifier(dim: number, classes: number, opts: ModelOptions): Modul
  */
 export class SmallCNN extends Module implements Classifier {
   readonly featureDim: number;
+  private readonly inChannels: number;
+  private readonly inputSize: number;
   private readonly body: Sequential;
   readonly fc: Module;
 
   constructor(readonly classes: number, opts: ModelOptions & { widths?: number[]; inputSize?: number } = {}) {
     super();
     const widths = opts.widths ?? [16, 32, 64];
-    let channels = opts.inChannels ?? 3;
-    let size = opts.inputSize ?? 32;
+    this.inChannels = opts.inChannels ?? 3;
+    this.inputSize = opts.inputSize ?? 32;
+    let channels = this.inChannels;
+    let size = this.inputSize;
     const layers: Module[] = [];
     for (const w of widths) {
       layers.push(new Conv2d(channels, w, 3, { padding: 1, init: 'kaiming-normal' }), new BatchNorm(w), new ReLU(), new MaxPool2d(2));
@@ -128,6 +143,7 @@ export class SmallCNN extends Module implements Classifier {
   }
 
   features(x: Tensor): Tensor {
+    checkInput('SmallCNN', x, this.inChannels, this.inputSize);
     return this.body.forward(x);
   }
 
