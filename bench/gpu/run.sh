@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# Runs on the lent GPU machine over the files bench/gpu/pack.sh put in .gl/: unpacks the Vulkan loader,
-# Node and node_modules, then any of: demo, tests, bench (logs also in $OUT).
+# Runs on the lent GPU machine over what bench/gpu/pack.sh put in .gl/: unpacks the Vulkan loader, Node
+# and node_modules (and TF.js, the dataset, where carried), then any of the steps given:
+#   tests | bench | bench-conv2d | bench-train-step | train [trainer options...]  (logs also in $OUT)
 set -u
-for f in .gl/*.deb; do dpkg -x "$f" /; done
+for f in .gl/debs/*.deb; do dpkg -x "$f" /; done
 ldconfig
 mkdir -p /tmp/n && tar -xJf .gl/pack.tar.xz -C /tmp/n
+[ -f .gl/tfjs.tar.xz ] && tar -xJf .gl/tfjs.tar.xz -C /tmp/n
+[ -d .gl/fashion-mnist ] && export FASHION_MNIST_DIR=$PWD/.gl/fashion-mnist
 export PATH=/tmp/n/bin:$PATH
 ln -sfn /tmp/n/node_modules node_modules
 nvidia=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 [ -f "$nvidia" ] && export VK_DRIVER_FILES=$nvidia
 node scripts/embed-shaders.mjs
-for step in "$@"; do
+while [ $# -gt 0 ]; do
+  step=$1
+  shift
   case "$step" in
-    demo) node_modules/.bin/tsx src/cli/demo.ts 2>&1 | tee "$OUT/demo.log" ;;
     tests) node_modules/.bin/vitest run --exclude test/browser.test.ts 2>&1 | tee "$OUT/tests.log" ;;
     bench) node_modules/.bin/tsx bench/matmul.ts 2>&1 | tee "$OUT/bench-matmul.log" ;;
-    *) echo "run.sh: unknown step '$step' (demo, tests, bench)" >&2 ;;
+    bench-conv2d) node_modules/.bin/tsx bench/conv2d.ts 2>&1 | tee "$OUT/bench-conv2d.log" ;;
+    bench-train-step) node_modules/.bin/tsx bench/train-step.ts 2>&1 | tee "$OUT/bench-train-step.log" ;;
+    train) node_modules/.bin/tsx src/cli/train.ts --out "$OUT/run" "$@" 2>&1 | tee "$OUT/train.log"; shift $# ;;
+    *) echo "run.sh: unknown step '$step' (tests, bench, bench-conv2d, bench-train-step, train ...)" >&2 ;;
   esac
 done

@@ -1,0 +1,137 @@
+// Training-step benchmark: images/s of one full SGD step (forward, cross-entropy, backward, update with
+// momentum 0.9) for two networks built identically in each framework:
+//   small-cnn: 3 x [conv3x3 (pad 1) - BN - ReLU - maxpool2] with 16/32/64 channels + dense, batch 128,
+//              32x32x3 inputs;
+//   resnet32:  the CIFAR ResNet-32 (option-A shortcuts), batch 32.
+// Peer: TensorFlow.js's WebGPU backend on OUR GPUDevice, the networks written with tfjs-core ops (batch
+// norm in training mode through tf.moments). Context: PyTorch CPU (Debian's python3-torch, 2 threads)
+// run as a subprocess in the same run (bench/torch_train_step.py).
+//
+//   npm run bench:train-step            tsx bench/train-step.ts --quick (one or two steps each)
+import { spawnSync } from 'node:child_process';
+import * as T from '../src/index.js';
+import { ResNetCifar, SmallCNN, type Classifier } from '../src/nn/resnet.js';
+import { SGD } from '../src/optim/sgd.js';
+import { createTfjsOnDevice, flag, formatTable, printReport, row, timeIt, type PeerTF, type ResultRow } from './common.js';
+
+const quick = flag('quick');
+const e = await T.init({ log: false });
+const adapter = e.describeAdapter();
+console.log(`# train-step bench\nadapter: ${adapter}`);
+
+interface Case {
+  name: 'small-cnn' | 'resnet32';
+  batch: number;
+}
+const CASES: Case[] = [
+  { name: 'small-cnn', batch: 128 },
+  { name: 'resnet32', batch: 32 },
+];
+const budget = { minMs: quick ? 0 : 10_000, minReps: quick ? 1 : 3, maxReps: 20, warmup: 1 };
+
+async function ours(c: Case): Promise<number> {
+  T.manualSeed(1);
+  const model: Classifier = c.name === 'small-cnn' ? new SmallCNN(10, { inChannels: 3, inputSize: 32 }) : new ResNetCifar(32, 10);
+  const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const x = T.randn([c.batch, 3, 32, 32], 0, 1, { seed: 2 });
+  const y = T.tensor(Array.from({ length: c.batch }, (_, i) => i % 10), [c.batch], 'i32');
+  const t = await timeIt(async () => {
+    T.scope(() => {
+      T.crossEntropy(model.forward(x), y).backward();
+      opt.step();
+      opt.zeroGrad();
+    });
+    await e.sync();
+  }, budget);
+  opt.dispose();
+  model.dispose();
+  x.dispose();
+  y.dispose();
+  return (c.batch * 1000) / t.bestMs;
+}
+
+/** The same networks in tfjs-core ops, NCHW semantics kept by working in NHWC throughout. */
+async function tfjs(peer: PeerTF, c: Case): Promise<number> {
+  const tf = peer.tf;
+  const vars: import('@tensorflow/tfjs-core').Variable[] = [];
+  const v = (shape: number[], std: number) => {
+    const t = tf.variable(tf.randomNormal(shape, 0, std));
+    vars.push(t);
+    return t;
+  };
+  const conv = (cin: number, cout: number) => v([3, 3, cin, cout], Math.sqrt(2 / (9 * cin)));
+  const bn = (ch: number) => ({ g: (vars.push(tf.variable(tf.ones([ch]))), vars.at(-1)!), b: (vars.push(tf.variable(tf.zeros([ch]))), vars.at(-1)!) });
+  type X = import('@tensorflow/tfjs-core').Tensor4D;
+  const batchNorm = (x: X, p: { g: import('@tensorflow/tfjs-core').Variable; b: import('@tensorflow/tfjs-core').Variable }) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return tf.batchNorm(x, mean, variance, p.b as never, p.g as never, 1e-5);
+  };
+  let forward: (x: X) => import('@tensorflow/tfjs-core').Tensor2D;
+  if (c.name === 'small-cnn') {
+    const widths = [16, 32, 64];
+    const layers = widths.map((w, i) => ({ k: conv(i ? widths[i - 1] : 3, w), bias: v([w], 0.01), n: bn(w) }));
+    const fc = v([64 * 4 * 4, 10], Math.sqrt(1 / 1024));
+    forward = (x) => {
+      let h = x;
+      for (const l of layers) h = tf.maxPool(tf.relu(batchNorm(tf.add(tf.conv2d(h, l.k as never, 1, 'same'), l.bias) as X, l.n)) as X, 2, 2, 'valid') as X;
+      return tf.matMul(tf.reshape(h, [h.shape[0], -1]), fc) as import('@tensorflow/tfjs-core').Tensor2D;
+    };
+  } else {
+    const stem = { k: conv(3, 16), n: bn(16) };
+    const blocks: { k1: ReturnType<typeof conv>; n1: ReturnType<typeof bn>; k2: ReturnType<typeof conv>; n2: ReturnType<typeof bn>; stride: number; planes: number; down: boolean }[] = [];
+    let inp = 16;
+    [16, 32, 64].forEach((planes, s) => {
+      for (let b = 0; b < 5; b++) {
+        const stride = s > 0 && b === 0 ? 2 : 1;
+        blocks.push({ k1: conv(inp, planes), n1: bn(planes), k2: conv(planes, planes), n2: bn(planes), stride, planes, down: stride !== 1 || inp !== planes });
+        inp = planes;
+      }
+    });
+    const fc = v([64, 10], Math.sqrt(2 / 64));
+    forward = (x) => {
+      let h = tf.relu(batchNorm(tf.conv2d(x, stem.k as never, 1, 'same'), stem.n)) as X;
+      for (const b of blocks) {
+        const o = batchNorm(tf.conv2d(tf.relu(batchNorm(tf.conv2d(h, b.k1 as never, b.stride, [[0, 0], [1, 1], [1, 1], [0, 0]]), b.n1)) as X, b.k2 as never, 1, 'same'), b.n2);
+        const sc = b.down ? tf.pad(tf.stridedSlice(h, [0, 0, 0, 0], h.shape, [1, 2, 2, 1]), [[0, 0], [0, 0], [0, 0], [b.planes / 4, b.planes / 4]]) : h;
+        h = tf.relu(tf.add(o, sc)) as X;
+      }
+      return tf.matMul(tf.mean(h, [1, 2]), fc) as import('@tensorflow/tfjs-core').Tensor2D;
+    };
+  }
+  const x = tf.randomNormal([c.batch, 32, 32, 3]) as X;
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: c.batch }, (_, i) => i % 10), 'int32'), 10);
+  const opt = tf.train.momentum(0.01, 0.9);
+  const t = await timeIt(async () => {
+    tf.tidy(() => {
+      opt.minimize(() => tf.losses.softmaxCrossEntropy(y, forward(x)) as import('@tensorflow/tfjs-core').Scalar, false, vars);
+    });
+    await peer.sync();
+  }, budget);
+  tf.dispose([x, y, ...vars]);
+  opt.dispose();
+  return (c.batch * 1000) / t.bestMs;
+}
+
+function torch(): Record<string, number> | null {
+  const r = spawnSync('/usr/bin/python3', ['bench/torch_train_step.py', ...(quick ? ['--quick'] : [])], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.log(`PyTorch peer unavailable (install Debian's python3-torch: SETUP_BENCH=1 npm run setup): ${r.stderr.trim().split('\n').at(-1)}`);
+    return null;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!).results;
+}
+
+const peer = await createTfjsOnDevice(e);
+const torchRates = torch();
+const results: (ResultRow & { torch_cpu: number | null })[] = [];
+const table: (string | number)[][] = [['case', 'batch', 'ours img/s', 'tfjs img/s', 'ratio', 'torch cpu img/s']];
+for (const c of CASES) {
+  const a = await ours(c);
+  const b = await tfjs(peer, c);
+  const r = { ...row(c.name, a, b, 'images/s'), torch_cpu: torchRates?.[c.name] ?? null };
+  results.push(r);
+  table.push([c.name, c.batch, a.toFixed(2), b.toFixed(2), r.ratio.toFixed(2), r.torch_cpu?.toFixed(1) ?? '-']);
+}
+console.log(formatTable(table));
+printReport('train-step', adapter, results);
+process.exit(0);
