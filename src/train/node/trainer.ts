@@ -59,7 +59,7 @@ export interface TrainConfig {
 
 export const DEFAULT_CONFIG: TrainConfig = {
   dataset: 'fashion-mnist', imbalance: 100, profile: 'exp', model: 'small-cnn', widths: [8, 16, 32], classifier: 'linear',
-  loss: 'ce', tau: 1, epochs: 8, batchSize: 128, lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
+  loss: 'ce', tau: 1, epochs: 3, batchSize: 128, lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
   noDecayBnBias: false, schedule: 'cosine', warmupEpochs: 1, milestones: [], gamma: 0.1, pad: 2, flip: true,
   seed: 0, out: 'runs/fashion-mnist-lt', logEvery: 20, limitPerClass: 0, testPerClass: 0,
 };
@@ -212,7 +212,9 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
     lossSum.dispose();
     const report = await evaluate(model, testImages, testLabels, trainCounts, cfg.batchSize);
     final = { ...report, loss: epochLoss };
-    log(`epoch ${epoch + 1}/${cfg.epochs} eval top1 ${(100 * report.top1).toFixed(2)} % many ${(100 * report.many).toFixed(1)} medium ${(100 * report.medium).toFixed(1)} few ${(100 * report.few).toFixed(1)}`);
+    // A group without classes (no class under 20 images, as at IF 100 here) prints as '-'.
+    const pct = (v: number) => (Number.isNaN(v) ? '-' : `${(100 * v).toFixed(1)} %`);
+    log(`epoch ${epoch + 1}/${cfg.epochs} eval top1 ${pct(report.top1)} class-avg ${pct(report.classAverage)} many ${pct(report.many)} medium ${pct(report.medium)} few ${pct(report.few)}`);
     await appendFile(logPath, `${JSON.stringify({ epoch: epoch + 1, step, loss: epochLoss, lr: opt.lr, ...report })}\n`);
     await checkpoint(ckptPath, model, opt, named, epoch + 1, cfg, adapter);
   }
