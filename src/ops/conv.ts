@@ -40,10 +40,12 @@ const COLS = 8;
 
 /**
  * Rows of the GEMM output per thread (the `ROWS` constant): 16 once there are more than 8 rows (output
- * channels for forward and wgrad, input channels for dgrad), else 8. Measured on SwiftShader, batch 8,
- * GFLOP/s per CPU-second (robust to other load on the machine) 16 vs 8 rows: forward 16->16 at 32x32
- * 0.64 vs 0.51, 32->32 at 16x16 0.93 vs 0.81, 64->64 at 8x8 0.98 vs 0.86; dgrad +10-40 %; wgrad +5-20 %;
- * 3->16 and the 1x1 shortcuts alike. With 8 rows or fewer the second half would only be waste.
+ * channels for forward and wgrad, input channels for dgrad), else 8. Measured on SwiftShader in
+ * GFLOP/s per CPU-second (robust to other load on the machine), 16 vs 8 rows, forward at batch 16 over
+ * two interleaved runs: 16->16 at 32x32 0.69-0.70 vs 0.53-0.62, 32->32 at 16x16 0.78-0.92 vs 0.60-0.63,
+ * 64->64 at 8x8 0.65-0.73 vs 0.62-0.66; dgrad and wgrad at batch 8 +10-40 % and +5-20 %; 3->16 and the
+ * 1x1 shortcuts alike. Blocks of 4 rows or 4 columns were slower still (-15-30 % against 8 x 8), and
+ * 16 x 16 no better than 16 x 8. With 8 rows or fewer a second half would only be waste.
  */
 function rowsPerThread(rows: number): number {
   return rows > 8 ? 16 : 8;
@@ -96,6 +98,13 @@ function params(g: Geometry, parts = 1, phaseH = 0, phaseW = 0, subH = 0, subW =
 
 const tiles = (n: number, per: number) => Math.ceil(n / per);
 
+/**
+ * One kernel for every filter size. The alternative for 1x1 stride-1 unpadded convolutions, the
+ * engine's matmul kernel as a batched product W [K, C] · x[n] [C, H W], measured level with it on
+ * SwiftShader (GFLOP/s per CPU-second, three runs: 64->64 at 8x8 batch 8 conv 0.40-0.57 vs matmul
+ * 0.32-0.52, 32->64 at 16x16 0.42-0.64 vs 0.52-0.71, 256->256 at 8x8 0.89-0.98 vs 0.75-0.93), and would
+ * need a separate bias pass while the stride-2 1x1 shortcuts of ResNets still need this kernel.
+ */
 function dispatchForward(e: Engine, y: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry): void {
   const threads = tiles(g.k, rowsPerThread(g.k)) * tiles(g.n * g.p * g.q, COLS);
   const wb = weight.bufferFor('conv2d');
@@ -128,7 +137,9 @@ function inputGrad(e: Engine, dy: Tensor, weight: Tensor, g: Geometry): Tensor {
 
 /**
  * Threads wgrad aims for: the output dw is small (K C R S: 2304 values for a 16-channel 3x3 layer,
- * 18 threads' worth), so its long reduction over N P Q is split into parts, summed afterwards.
+ * 18 threads' worth), so its long reduction over N P Q is split into parts, summed afterwards. On
+ * SwiftShader 512 to 4096 measured alike and 128 clearly worse (16->16 at 32x32: 0.34 vs 0.55-0.69
+ * GFLOP/s per CPU-second); on GPUs, which need tens of thousands of threads, 32768 (not measured here).
  */
 function wgradThreads(e: Engine): number {
   return e.adapter.isFallbackAdapter ? 1024 : 32768;
