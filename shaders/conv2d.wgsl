@@ -21,26 +21,28 @@
 // only what it reads: forward 2, 3, 5; dgrad 3, 4; wgrad 2, 4. Without HAS_BIAS, binding 5 is a
 // placeholder that is never read.
 //
-// Register tiling (as matmul_register): each thread owns a ROWS x 8 block of the GEMM output (ROWS = 8
-// or 16), kept in one or two Blocks of 16 vec4 fields (a row of 8 as two vec4). Per reduction step it
-// loads ROWS values of the row operand and 8 of the column operand and does 8 ROWS fused multiply-adds
-// (rank1). With ROWS = 8 the second Block, its loads and its stores are cut out when the pipeline is
-// created. Structs with named fields rather than arrays: after inlining, SwiftShader keeps the fields
-// in registers, whereas arrays indexed in loops are spilled to memory (measured 10x slower). Rows and
-// columns past the edge are clamped when loading and skipped when storing, and taps that fall into the
-// padding read offset 0 and are zeroed by select, so no load is ever out of bounds and the reduction
-// loops have no branches.
+// Register tiling (as matmul_register): each thread owns a ROWS x COLS block of the GEMM output (each
+// 8 or 16), kept as up to four 8 x 8 Blocks of 16 vec4 fields (a row of 8 as two vec4) in a Tile. Per
+// reduction step it loads ROWS values of the row operand and COLS of the column operand and does
+// ROWS COLS fused multiply-adds (accumulate). Blocks beyond ROWS and COLS, with their loads and stores,
+// are cut out when the pipeline is created. Structs with named fields rather than arrays: after
+// inlining, SwiftShader treats the fields as plain local variables (measured as fast as spelling out
+// 16 of them), whereas arrays indexed in loops are spilled to memory (measured 10x slower in matmul).
+// Rows and columns past the edge are clamped when loading and skipped when storing, and taps that fall
+// into the padding read offset 0 and are zeroed by select, so no load is ever out of bounds and the
+// reduction loops have no branches.
 //
 // Dispatch: 1-D workgroups of WG threads; grids wider than 65535 workgroups fold into y, so the flat
 // thread index is t = gid.x + gid.y * num_workgroups.x * WG.
-//   forward: ceil(K / ROWS) * ceil(N P Q / 8) threads; t covers rows ROWS (t % ceil(K / ROWS)) and
-//            pixels 8 (t / ceil(K / ROWS)).
+//   forward: ceil(K / ROWS) * ceil(N P Q / COLS) threads; t covers rows ROWS (t % ceil(K / ROWS)) and
+//            pixels COLS (t / ceil(K / ROWS)).
 //   dgrad:   one dispatch per stride phase (a, b) = (h mod SH, v mod SW), SH * SW in all: its pixels
 //            h = a + SH i, v = b + SW j (i < sub_h, j < sub_w) all take taps r = (a + PH) mod SH + SH m
 //            (same for s), so the tap loop steps by the stride instead of masking the taps that do not
-//            divide (3 of 4 at stride 2). ceil(C / ROWS) * ceil(N sub_h sub_w / 8) threads, laid out as forward.
-//   wgrad:   ceil(K / ROWS) * ceil(C / 8) * R S * parts threads;
-//            t = ((part * R S + tap) * ceil(C / 8) + column tile) * ceil(K / ROWS) + row tile.
+//            divide (3 of 4 at stride 2). ceil(C / ROWS) * ceil(N sub_h sub_w / COLS) threads, laid out
+//            as forward.
+//   wgrad:   ceil(K / ROWS) * ceil(C / COLS) * R S * parts threads;
+//            t = ((part * R S + tap) * ceil(C / COLS) + column tile) * ceil(K / ROWS) + row tile.
 //            Along a row of dy the valid q (those whose input column is inside the image) form one
 //            range, computed once per thread, so the innermost loop has no masks at all.
 
@@ -76,8 +78,25 @@ override SW: u32 = 1;
 override PH: u32 = 0;
 override PW: u32 = 0;
 override HAS_BIAS: bool = false;
-// Rows of the GEMM output per thread: 8 or 16.
+// Rows and columns of the GEMM output per thread: 8 or 16 each.
 override ROWS: u32 = 8;
+override COLS: u32 = 8;
+
+// Eight values of a GEMM operand (two quads), eight offsets into a buffer, eight flags.
+struct Eight {
+  l: vec4<f32>,
+  h: vec4<f32>,
+}
+
+struct Offsets {
+  l: vec4<u32>,
+  h: vec4<u32>,
+}
+
+struct Masks {
+  l: vec4<bool>,
+  h: vec4<bool>,
+}
 
 // An 8 x 8 block of GEMM outputs: row i in r{i}l (columns 0-3) and r{i}h (columns 4-7).
 struct Block {
@@ -91,103 +110,198 @@ struct Block {
   r7l: vec4<f32>, r7h: vec4<f32>,
 }
 
-// blk += a b^T: a is 8 values down the rows (al, ah), b 8 values across the columns (bl, bh).
-fn rank1(blk: ptr<function, Block>, al: vec4<f32>, ah: vec4<f32>, bl: vec4<f32>, bh: vec4<f32>) {
-  (*blk).r0l = fma(vec4<f32>(al.x), bl, (*blk).r0l);
-  (*blk).r0h = fma(vec4<f32>(al.x), bh, (*blk).r0h);
-  (*blk).r1l = fma(vec4<f32>(al.y), bl, (*blk).r1l);
-  (*blk).r1h = fma(vec4<f32>(al.y), bh, (*blk).r1h);
-  (*blk).r2l = fma(vec4<f32>(al.z), bl, (*blk).r2l);
-  (*blk).r2h = fma(vec4<f32>(al.z), bh, (*blk).r2h);
-  (*blk).r3l = fma(vec4<f32>(al.w), bl, (*blk).r3l);
-  (*blk).r3h = fma(vec4<f32>(al.w), bh, (*blk).r3h);
-  (*blk).r4l = fma(vec4<f32>(ah.x), bl, (*blk).r4l);
-  (*blk).r4h = fma(vec4<f32>(ah.x), bh, (*blk).r4h);
-  (*blk).r5l = fma(vec4<f32>(ah.y), bl, (*blk).r5l);
-  (*blk).r5h = fma(vec4<f32>(ah.y), bh, (*blk).r5h);
-  (*blk).r6l = fma(vec4<f32>(ah.z), bl, (*blk).r6l);
-  (*blk).r6h = fma(vec4<f32>(ah.z), bh, (*blk).r6h);
-  (*blk).r7l = fma(vec4<f32>(ah.w), bl, (*blk).r7l);
-  (*blk).r7h = fma(vec4<f32>(ah.w), bh, (*blk).r7h);
+// A thread's ROWS x COLS outputs as 8 x 8 blocks b{row half}{column half}. The blocks that ROWS and
+// COLS do not reach are never used, and vanish (with the loads feeding them) when the pipeline is created.
+struct Tile {
+  b00: Block,
+  b01: Block,
+  b10: Block,
+  b11: Block,
 }
 
-// Where 4 pixels read at one tap: offsets base + row * cols + col into a stack of rows x cols planes,
-// and whether (row, col) lies inside the plane. Outside, the offset is 0 (a valid address whatever
-// plane is added to it) and the caller zeroes the value with select.
+// blk += a b^T: a holds 8 values down the rows, b 8 values across the columns.
+fn rank1(blk: ptr<function, Block>, a: Eight, b: Eight) {
+  (*blk).r0l = fma(vec4<f32>(a.l.x), b.l, (*blk).r0l);
+  (*blk).r0h = fma(vec4<f32>(a.l.x), b.h, (*blk).r0h);
+  (*blk).r1l = fma(vec4<f32>(a.l.y), b.l, (*blk).r1l);
+  (*blk).r1h = fma(vec4<f32>(a.l.y), b.h, (*blk).r1h);
+  (*blk).r2l = fma(vec4<f32>(a.l.z), b.l, (*blk).r2l);
+  (*blk).r2h = fma(vec4<f32>(a.l.z), b.h, (*blk).r2h);
+  (*blk).r3l = fma(vec4<f32>(a.l.w), b.l, (*blk).r3l);
+  (*blk).r3h = fma(vec4<f32>(a.l.w), b.h, (*blk).r3h);
+  (*blk).r4l = fma(vec4<f32>(a.h.x), b.l, (*blk).r4l);
+  (*blk).r4h = fma(vec4<f32>(a.h.x), b.h, (*blk).r4h);
+  (*blk).r5l = fma(vec4<f32>(a.h.y), b.l, (*blk).r5l);
+  (*blk).r5h = fma(vec4<f32>(a.h.y), b.h, (*blk).r5h);
+  (*blk).r6l = fma(vec4<f32>(a.h.z), b.l, (*blk).r6l);
+  (*blk).r6h = fma(vec4<f32>(a.h.z), b.h, (*blk).r6h);
+  (*blk).r7l = fma(vec4<f32>(a.h.w), b.l, (*blk).r7l);
+  (*blk).r7h = fma(vec4<f32>(a.h.w), b.h, (*blk).r7h);
+}
+
+// tile += a b^T over the blocks this pipeline has: a0 / a1 the rows 0-7 / 8-15, b0 / b1 the columns.
+fn accumulate(tile: ptr<function, Tile>, a0: Eight, a1: Eight, b0: Eight, b1: Eight) {
+  rank1(&(*tile).b00, a0, b0);
+  if (COLS > 8u) {
+    rank1(&(*tile).b01, a0, b1);
+  }
+  if (ROWS > 8u) {
+    rank1(&(*tile).b10, a1, b0);
+  }
+  if (ROWS > 8u && COLS > 8u) {
+    rank1(&(*tile).b11, a1, b1);
+  }
+}
+
+// Indices first + 0..7, clamped to `last`, times `stride`.
+fn lanes8(first: u32, last: u32, stride: u32) -> Offsets {
+  let l = min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last));
+  let h = min(vec4<u32>(first) + vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(last));
+  return Offsets(l * stride, h * stride);
+}
+
+// Whether first + 0..7 < end.
+fn in_range8(first: u32, end: u32) -> Masks {
+  return Masks(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(end),
+               vec4<u32>(first) + vec4<u32>(4u, 5u, 6u, 7u) < vec4<u32>(end));
+}
+
+fn shifted(o: Offsets, by: u32) -> Offsets {
+  return Offsets(o.l + by, o.h + by);
+}
+
+// Gathers 8 values at offsets `at` + `shift`.
+fn x8(at: Offsets, shift: u32) -> Eight {
+  let l = at.l + shift;
+  let h = at.h + shift;
+  return Eight(vec4<f32>(x[l.x], x[l.y], x[l.z], x[l.w]), vec4<f32>(x[h.x], x[h.y], x[h.z], x[h.w]));
+}
+
+fn w8(at: Offsets, shift: u32) -> Eight {
+  let l = at.l + shift;
+  let h = at.h + shift;
+  return Eight(vec4<f32>(w[l.x], w[l.y], w[l.z], w[l.w]), vec4<f32>(w[h.x], w[h.y], w[h.z], w[h.w]));
+}
+
+fn dy8(at: Offsets, shift: u32) -> Eight {
+  let l = at.l + shift;
+  let h = at.h + shift;
+  return Eight(vec4<f32>(dy[l.x], dy[l.y], dy[l.z], dy[l.w]), vec4<f32>(dy[h.x], dy[h.y], dy[h.z], dy[h.w]));
+}
+
+// v where ok, else 0.
+fn masked(v: Eight, ok: Masks) -> Eight {
+  return Eight(select(vec4<f32>(), v.l, ok.l), select(vec4<f32>(), v.h, ok.h));
+}
+
+// Eight pixels of a GEMM's columns: where their outputs go (`out`, written where `ok`), and where
+// their windows start in the input they read: the image's offset `base` and the top-left corner
+// (row, col) in its planes, negative inside the padding.
+struct Windows {
+  out: Offsets,
+  ok: Masks,
+  base: Offsets,
+  row_l: vec4<i32>,
+  row_h: vec4<i32>,
+  col_l: vec4<i32>,
+  col_h: vec4<i32>,
+}
+
+// Offsets of the windows shifted by (dr, dc) into a stack of rows x cols planes, and whether each
+// lies inside its plane. Outside, the offset is 0 (a valid address whatever plane is added to it),
+// and the value read there must be masked.
 struct Taps {
-  off: vec4<u32>,
-  ok: vec4<bool>,
+  off: Offsets,
+  ok: Masks,
 }
 
-fn taps(base: vec4<u32>, row: vec4<i32>, col: vec4<i32>, rows: u32, cols: u32) -> Taps {
-  let ok = (row >= vec4<i32>()) & (row < vec4<i32>(i32(rows))) & (col >= vec4<i32>()) & (col < vec4<i32>(i32(cols)));
-  let off = base + vec4<u32>(row) * cols + vec4<u32>(col);
-  return Taps(select(vec4<u32>(), off, ok), ok);
-}
-
-// Gathers 4 values at offsets `at`.
-fn gather_x(at: vec4<u32>) -> vec4<f32> {
-  return vec4<f32>(x[at.x], x[at.y], x[at.z], x[at.w]);
-}
-
-fn gather_w(at: vec4<u32>) -> vec4<f32> {
-  return vec4<f32>(w[at.x], w[at.y], w[at.z], w[at.w]);
-}
-
-fn gather_dy(at: vec4<u32>) -> vec4<f32> {
-  return vec4<f32>(dy[at.x], dy[at.y], dy[at.z], dy[at.w]);
+fn taps(win: Windows, dr: i32, dc: i32, rows: u32, cols: u32) -> Taps {
+  let rl = win.row_l + dr;
+  let rh = win.row_h + dr;
+  let cl = win.col_l + dc;
+  let ch = win.col_h + dc;
+  let zero = vec4<i32>();
+  let ok_l = (rl >= zero) & (rl < vec4<i32>(i32(rows))) & (cl >= zero) & (cl < vec4<i32>(i32(cols)));
+  let ok_h = (rh >= zero) & (rh < vec4<i32>(i32(rows))) & (ch >= zero) & (ch < vec4<i32>(i32(cols)));
+  let off_l = win.base.l + vec4<u32>(rl) * cols + vec4<u32>(cl);
+  let off_h = win.base.h + vec4<u32>(rh) * cols + vec4<u32>(ch);
+  return Taps(Offsets(select(vec4<u32>(), off_l, ok_l), select(vec4<u32>(), off_h, ok_h)), Masks(ok_l, ok_h));
 }
 
 // Writes row `row` of a block (value j to out[off[j] + row * stride] where ok[j]); rows >= `rows` are skipped.
-fn store_row(row: u32, rows: u32, stride: u32, off_l: vec4<u32>, off_h: vec4<u32>, ok_l: vec4<bool>,
-             ok_h: vec4<bool>, vl: vec4<f32>, vh: vec4<f32>) {
+fn store_row(row: u32, rows: u32, stride: u32, off: Offsets, ok: Masks, vl: vec4<f32>, vh: vec4<f32>) {
   if (row >= rows) {
     return;
   }
   let shift = row * stride;
   for (var j = 0u; j < 4u; j++) {
-    if (ok_l[j]) {
-      out[off_l[j] + shift] = vl[j];
+    if (ok.l[j]) {
+      out[off.l[j] + shift] = vl[j];
     }
-    if (ok_h[j]) {
-      out[off_h[j] + shift] = vh[j];
+    if (ok.h[j]) {
+      out[off.h[j] + shift] = vh[j];
     }
   }
 }
 
-fn store_block(blk: Block, row0: u32, rows: u32, stride: u32, off_l: vec4<u32>, off_h: vec4<u32>,
-               ok_l: vec4<bool>, ok_h: vec4<bool>, add_l: vec4<f32>, add_h: vec4<f32>) {
-  store_row(row0 + 0u, rows, stride, off_l, off_h, ok_l, ok_h, blk.r0l + add_l.x, blk.r0h + add_l.x);
-  store_row(row0 + 1u, rows, stride, off_l, off_h, ok_l, ok_h, blk.r1l + add_l.y, blk.r1h + add_l.y);
-  store_row(row0 + 2u, rows, stride, off_l, off_h, ok_l, ok_h, blk.r2l + add_l.z, blk.r2h + add_l.z);
-  store_row(row0 + 3u, rows, stride, off_l, off_h, ok_l, ok_h, blk.r3l + add_l.w, blk.r3h + add_l.w);
-  store_row(row0 + 4u, rows, stride, off_l, off_h, ok_l, ok_h, blk.r4l + add_h.x, blk.r4h + add_h.x);
-  store_row(row0 + 5u, rows, stride, off_l, off_h, ok_l, ok_h, blk.r5l + add_h.y, blk.r5h + add_h.y);
-  store_row(row0 + 6u, rows, stride, off_l, off_h, ok_l, ok_h, blk.r6l + add_h.z, blk.r6h + add_h.z);
-  store_row(row0 + 7u, rows, stride, off_l, off_h, ok_l, ok_h, blk.r7l + add_h.w, blk.r7h + add_h.w);
+// Writes a block whose rows start at row0, adding add[i] to row i.
+fn store_block(blk: Block, row0: u32, rows: u32, stride: u32, off: Offsets, ok: Masks, add: Eight) {
+  store_row(row0 + 0u, rows, stride, off, ok, blk.r0l + add.l.x, blk.r0h + add.l.x);
+  store_row(row0 + 1u, rows, stride, off, ok, blk.r1l + add.l.y, blk.r1h + add.l.y);
+  store_row(row0 + 2u, rows, stride, off, ok, blk.r2l + add.l.z, blk.r2h + add.l.z);
+  store_row(row0 + 3u, rows, stride, off, ok, blk.r3l + add.l.w, blk.r3h + add.l.w);
+  store_row(row0 + 4u, rows, stride, off, ok, blk.r4l + add.h.x, blk.r4h + add.h.x);
+  store_row(row0 + 5u, rows, stride, off, ok, blk.r5l + add.h.y, blk.r5h + add.h.y);
+  store_row(row0 + 6u, rows, stride, off, ok, blk.r6l + add.h.z, blk.r6h + add.h.z);
+  store_row(row0 + 7u, rows, stride, off, ok, blk.r7l + add.h.w, blk.r7h + add.h.w);
+}
+
+// Writes the blocks this pipeline has; columns 0-7 go to off0 (where ok0), 8-15 to off1 (where ok1).
+fn store_tile(tile: Tile, row0: u32, rows: u32, stride: u32, off0: Offsets, ok0: Masks, off1: Offsets,
+              ok1: Masks, add0: Eight, add1: Eight) {
+  store_block(tile.b00, row0, rows, stride, off0, ok0, add0);
+  if (COLS > 8u) {
+    store_block(tile.b01, row0, rows, stride, off1, ok1, add0);
+  }
+  if (ROWS > 8u) {
+    store_block(tile.b10, row0 + 8u, rows, stride, off0, ok0, add1);
+  }
+  if (ROWS > 8u && COLS > 8u) {
+    store_block(tile.b11, row0 + 8u, rows, stride, off1, ok1, add1);
+  }
 }
 
 fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
 
-// Indices first + 4 quad + (0, 1, 2, 3), clamped to `last`.
-fn lanes(first: u32, quad: u32, last: u32) -> vec4<u32> {
-  return min(vec4<u32>(first + 4u * quad) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last));
-}
-
-// Whether first + 4 quad + (0, 1, 2, 3) < end.
-fn in_range(first: u32, quad: u32, end: u32) -> vec4<bool> {
-  return vec4<u32>(first + 4u * quad) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(end);
-}
-
-// bias[k0 + 4 quad + (0, 1, 2, 3)], or 0 without HAS_BIAS.
-fn bias_of(k0: u32, quad: u32) -> vec4<f32> {
+// bias[k0 + 0..7] (clamped), or 0 without HAS_BIAS.
+fn bias8(k0: u32) -> Eight {
   if (!HAS_BIAS) {
-    return vec4<f32>();
+    return Eight();
   }
-  let k = lanes(k0, quad, p.k - 1u);
-  return vec4<f32>(bias[k.x], bias[k.y], bias[k.z], bias[k.w]);
+  let k = lanes8(k0, p.k - 1u, 1u);
+  return Eight(vec4<f32>(bias[k.l.x], bias[k.l.y], bias[k.l.z], bias[k.l.w]),
+               vec4<f32>(bias[k.h.x], bias[k.h.y], bias[k.h.z], bias[k.h.w]));
+}
+
+// Output pixels pix0 .. pix0 + 7 (flat over n, p, q; clamped to the last): y[n, :, p, q] is at
+// n K P Q + p Q + q, the window starts at x[n, 0, p SH - PH, q SW - PW].
+fn forward_windows(pix0: u32, pixels: u32) -> Windows {
+  let pq = p.p * p.q;
+  let pix = lanes8(pix0, pixels - 1u, 1u);
+  let img_l = pix.l / pq;
+  let img_h = pix.h / pq;
+  let at_l = pix.l % pq;
+  let at_h = pix.h % pq;
+  return Windows(
+    Offsets(img_l * (p.k * pq) + at_l, img_h * (p.k * pq) + at_h),
+    in_range8(pix0, pixels),
+    Offsets(img_l * (p.c * p.h * p.w), img_h * (p.c * p.h * p.w)),
+    vec4<i32>(at_l / p.q * SH) - i32(PH),
+    vec4<i32>(at_h / p.q * SH) - i32(PH),
+    vec4<i32>(at_l % p.q * SW) - i32(PW),
+    vec4<i32>(at_h % p.q * SW) - i32(PW));
 }
 
 @compute @workgroup_size(WG)
@@ -195,65 +309,59 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
   let t = flat_index(gid, nwg);
   let k_tiles = (p.k + ROWS - 1u) / ROWS;
   let k0 = (t % k_tiles) * ROWS;
-  let pix0 = (t / k_tiles) * 8u;
-  let pq = p.p * p.q;
-  let pixels = p.n * pq;
+  let pix0 = (t / k_tiles) * COLS;
+  let pixels = p.n * p.p * p.q;
   if (pix0 >= pixels) {
     return;
   }
-  // The thread's 8 output pixels (n, p, q) and the top-left corner of their windows in x.
-  let pix_l = lanes(pix0, 0u, pixels - 1u);
-  let pix_h = lanes(pix0, 1u, pixels - 1u);
-  let img_l = pix_l / pq;
-  let img_h = pix_h / pq;
-  let at_l = pix_l % pq;
-  let at_h = pix_h % pq;
-  let base_l = img_l * (p.c * p.h * p.w);
-  let base_h = img_h * (p.c * p.h * p.w);
-  let top_l = vec4<i32>(at_l / p.q * SH) - i32(PH);
-  let top_h = vec4<i32>(at_h / p.q * SH) - i32(PH);
-  let left_l = vec4<i32>(at_l % p.q * SW) - i32(PW);
-  let left_h = vec4<i32>(at_h % p.q * SW) - i32(PW);
-  // Start of each filter w[k, :, :, :] of the thread's output channels, 4 per quad.
-  let crs = p.c * R * S;
-  let w0 = lanes(k0, 0u, p.k - 1u) * crs;
-  let w1 = lanes(k0, 1u, p.k - 1u) * crs;
-  let w2 = lanes(k0, 2u, p.k - 1u) * crs;
-  let w3 = lanes(k0, 3u, p.k - 1u) * crs;
+  let win0 = forward_windows(pix0, pixels);
+  let win1 = forward_windows(pix0 + 8u, pixels);
+  // Start of the thread's filters w[k, :, :, :].
+  let filters0 = lanes8(k0, p.k - 1u, p.c * R * S);
+  let filters1 = lanes8(k0 + 8u, p.k - 1u, p.c * R * S);
+  // Without padding every tap of an output pixel is inside the image: the masks fold away.
+  let unpadded = vec4<bool>(PH == 0u && PW == 0u);
   let plane = p.h * p.w;
-  var top = Block();
-  var bottom = Block();
+  var tile = Tile();
   for (var r = 0u; r < R; r++) {
     for (var s = 0u; s < S; s++) {
-      // Without padding every tap of an output pixel is inside the image: the masks fold away.
-      let unpadded = vec4<bool>(PH == 0u && PW == 0u);
-      let tl = taps(base_l, top_l + i32(r), left_l + i32(s), p.h, p.w);
-      let th = taps(base_h, top_h + i32(r), left_h + i32(s), p.h, p.w);
-      let ok_l = tl.ok | unpadded;
-      let ok_h = th.ok | unpadded;
+      let t0 = taps(win0, i32(r), i32(s), p.h, p.w);
+      let t1 = taps(win1, i32(r), i32(s), p.h, p.w);
+      let ok0 = Masks(t0.ok.l | unpadded, t0.ok.h | unpadded);
+      let ok1 = Masks(t1.ok.l | unpadded, t1.ok.h | unpadded);
       var xo = 0u;
       var wo = r * S + s;
       for (var c = 0u; c < p.c; c++) {
-        let bl = select(vec4<f32>(), gather_x(tl.off + xo), ok_l);
-        let bh = select(vec4<f32>(), gather_x(th.off + xo), ok_h);
-        rank1(&top, gather_w(w0 + wo), gather_w(w1 + wo), bl, bh);
-        if (ROWS > 8u) {
-          rank1(&bottom, gather_w(w2 + wo), gather_w(w3 + wo), bl, bh);
-        }
+        accumulate(&tile, w8(filters0, wo), w8(filters1, wo), masked(x8(t0.off, xo), ok0), masked(x8(t1.off, xo), ok1));
         xo += plane;
         wo += R * S;
       }
     }
   }
-  // y[n, k, p, q] = out[n K P Q + k P Q + (p Q + q)]
-  let out_l = img_l * (p.k * pq) + at_l;
-  let out_h = img_h * (p.k * pq) + at_h;
-  let ok_l = in_range(pix0, 0u, pixels);
-  let ok_h = in_range(pix0, 1u, pixels);
-  store_block(top, k0, p.k, pq, out_l, out_h, ok_l, ok_h, bias_of(k0, 0u), bias_of(k0, 1u));
-  if (ROWS > 8u) {
-    store_block(bottom, k0 + 8u, p.k, pq, out_l, out_h, ok_l, ok_h, bias_of(k0, 2u), bias_of(k0, 3u));
-  }
+  store_tile(tile, k0, p.k, p.p * p.q, win0.out, win0.ok, win1.out, win1.ok, bias8(k0), bias8(k0 + 8u));
+}
+
+// Input pixels pix0 .. pix0 + 7 of this dispatch's stride phase (flat over n, i, j; clamped to the
+// last), i.e. x[n, :, h, v] with h = phase_h + SH i, v = phase_w + SW j: dx is at n C H W + h W + v,
+// and the dy window of tap (r, s) starts at dy[n, 0, i + (phase_h + PH - r) / SH, j + ...].
+fn dgrad_windows(pix0: u32, pixels: u32) -> Windows {
+  let sub = p.sub_h * p.sub_w;
+  let pix = lanes8(pix0, pixels - 1u, 1u);
+  let img_l = pix.l / sub;
+  let img_h = pix.h / sub;
+  let i_l = pix.l % sub / p.sub_w;
+  let i_h = pix.h % sub / p.sub_w;
+  let j_l = pix.l % p.sub_w;
+  let j_h = pix.h % p.sub_w;
+  return Windows(
+    Offsets(img_l * (p.c * p.h * p.w) + (i_l * SH + p.phase_h) * p.w + j_l * SW + p.phase_w,
+            img_h * (p.c * p.h * p.w) + (i_h * SH + p.phase_h) * p.w + j_h * SW + p.phase_w),
+    in_range8(pix0, pixels),
+    Offsets(img_l * (p.k * p.p * p.q), img_h * (p.k * p.p * p.q)),
+    vec4<i32>(i_l),
+    vec4<i32>(i_h),
+    vec4<i32>(j_l),
+    vec4<i32>(j_h));
 }
 
 @compute @workgroup_size(WG)
@@ -261,70 +369,44 @@ fn conv2d_dgrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let t = flat_index(gid, nwg);
   let c_tiles = (p.c + ROWS - 1u) / ROWS;
   let c0 = (t % c_tiles) * ROWS;
-  let pix0 = (t / c_tiles) * 8u;
-  let sub = p.sub_h * p.sub_w;
-  let pixels = p.n * sub;
+  let pix0 = (t / c_tiles) * COLS;
+  let pixels = p.n * p.sub_h * p.sub_w;
   if (pix0 >= pixels) {
     return;
   }
-  // The thread's 8 input pixels (n, h, v) = (n, phase_h + SH i, phase_w + SW j), as (n, i, j).
-  let pix_l = lanes(pix0, 0u, pixels - 1u);
-  let pix_h = lanes(pix0, 1u, pixels - 1u);
-  let img_l = pix_l / sub;
-  let img_h = pix_h / sub;
-  let i_l = vec4<i32>(pix_l % sub / p.sub_w);
-  let i_h = vec4<i32>(pix_h % sub / p.sub_w);
-  let j_l = vec4<i32>(pix_l % p.sub_w);
-  let j_h = vec4<i32>(pix_h % p.sub_w);
-  let base_l = img_l * (p.k * p.p * p.q);
-  let base_h = img_h * (p.k * p.p * p.q);
-  // A[c, (k, r, s)] = w[k, c, r, s]: the offsets of the thread's channels at k = 0, 4 per quad.
-  let w0 = lanes(c0, 0u, p.c - 1u) * (R * S);
-  let w1 = lanes(c0, 1u, p.c - 1u) * (R * S);
-  let w2 = lanes(c0, 2u, p.c - 1u) * (R * S);
-  let w3 = lanes(c0, 3u, p.c - 1u) * (R * S);
+  let win0 = dgrad_windows(pix0, pixels);
+  let win1 = dgrad_windows(pix0 + 8u, pixels);
+  // A[c, (k, r, s)] = w[k, c, r, s]: the offsets of the thread's channels at k = 0.
+  let chans0 = lanes8(c0, p.c - 1u, R * S);
+  let chans1 = lanes8(c0 + 8u, p.c - 1u, R * S);
   let dy_plane = p.p * p.q;
-  var top = Block();
-  var bottom = Block();
+  var tile = Tile();
   for (var r = (p.phase_h + PH) % SH; r < R; r += SH) {
     // (h + PH - r) / SH = i + (phase_h + PH - r) / SH, exactly.
     let dr = (i32(p.phase_h + PH) - i32(r)) / i32(SH);
     for (var s = (p.phase_w + PW) % SW; s < S; s += SW) {
       let ds = (i32(p.phase_w + PW) - i32(s)) / i32(SW);
-      let tl = taps(base_l, i_l + dr, j_l + ds, p.p, p.q);
-      let th = taps(base_h, i_h + dr, j_h + ds, p.p, p.q);
+      let t0 = taps(win0, dr, ds, p.p, p.q);
+      let t1 = taps(win1, dr, ds, p.p, p.q);
       var yo = 0u;
       var wo = r * S + s;
       for (var k = 0u; k < p.k; k++) {
-        let bl = select(vec4<f32>(), gather_dy(tl.off + yo), tl.ok);
-        let bh = select(vec4<f32>(), gather_dy(th.off + yo), th.ok);
-        rank1(&top, gather_w(w0 + wo), gather_w(w1 + wo), bl, bh);
-        if (ROWS > 8u) {
-          rank1(&bottom, gather_w(w2 + wo), gather_w(w3 + wo), bl, bh);
-        }
+        accumulate(&tile, w8(chans0, wo), w8(chans1, wo), masked(dy8(t0.off, yo), t0.ok), masked(dy8(t1.off, yo), t1.ok));
         yo += dy_plane;
         wo += p.c * R * S;
       }
     }
   }
-  // dx[n, c, h, v] = out[n C H W + c H W + h W + v]
-  let out_l = img_l * (p.c * p.h * p.w) + (vec4<u32>(i_l) * SH + p.phase_h) * p.w + vec4<u32>(j_l) * SW + p.phase_w;
-  let out_h = img_h * (p.c * p.h * p.w) + (vec4<u32>(i_h) * SH + p.phase_h) * p.w + vec4<u32>(j_h) * SW + p.phase_w;
-  let ok_l = in_range(pix0, 0u, pixels);
-  let ok_h = in_range(pix0, 1u, pixels);
-  store_block(top, c0, p.c, p.h * p.w, out_l, out_h, ok_l, ok_h, vec4<f32>(), vec4<f32>());
-  if (ROWS > 8u) {
-    store_block(bottom, c0 + 8u, p.c, p.h * p.w, out_l, out_h, ok_l, ok_h, vec4<f32>(), vec4<f32>());
-  }
+  store_tile(tile, c0, p.c, p.h * p.w, win0.out, win0.ok, win1.out, win1.ok, Eight(), Eight());
 }
 
 @compute @workgroup_size(WG)
 fn conv2d_wgrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = flat_index(gid, nwg);
   let k_tiles = (p.k + ROWS - 1u) / ROWS;
-  let c_tiles = (p.c + 7u) / 8u;
+  let c_tiles = (p.c + COLS - 1u) / COLS;
   let k0 = (t % k_tiles) * ROWS;
-  let c0 = (t / k_tiles % c_tiles) * 8u;
+  let c0 = (t / k_tiles % c_tiles) * COLS;
   let tap = t / (k_tiles * c_tiles) % (R * S);
   let part = t / (k_tiles * c_tiles * R * S);
   if (part >= p.parts) {
@@ -341,17 +423,14 @@ fn conv2d_wgrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let q_lo = u32(select(0, (from_left + i32(SW) - 1) / i32(SW), from_left > 0));
   let last_col = i32(p.w) - 1 + i32(PW) - i32(s);
   let q_hi = u32(select(0, min(i32(p.q), last_col / i32(SW) + 1), last_col >= 0));
-  // Offsets of the dy planes dy[0, k, :, :] (4 per quad) and the 8 x planes x[0, c, :, :].
+  // Offsets of the planes dy[0, k, :, :] of the thread's rows and x[0, c, :, :] of its columns.
   let plane_y = p.p * p.q;
   let plane_x = p.h * p.w;
-  let y0 = lanes(k0, 0u, p.k - 1u) * plane_y;
-  let y1 = lanes(k0, 1u, p.k - 1u) * plane_y;
-  let y2 = lanes(k0, 2u, p.k - 1u) * plane_y;
-  let y3 = lanes(k0, 3u, p.k - 1u) * plane_y;
-  let x_l = lanes(c0, 0u, p.c - 1u) * plane_x;
-  let x_h = lanes(c0, 1u, p.c - 1u) * plane_x;
-  var top = Block();
-  var bottom = Block();
+  let y0 = lanes8(k0, p.k - 1u, plane_y);
+  let y1 = lanes8(k0 + 8u, p.k - 1u, plane_y);
+  let x0 = lanes8(c0, p.c - 1u, plane_x);
+  let x1 = lanes8(c0 + 8u, p.c - 1u, plane_x);
+  var tile = Tile();
   for (var row = part * per_part; row < row_end; row++) {
     let n = row / p.p;
     let pp = row % p.p;
@@ -362,24 +441,14 @@ fn conv2d_wgrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     var yo = n * (p.k * plane_y) + pp * p.q + q_lo;
     var xo = n * (p.c * plane_x) + u32(ih) * p.w + q_lo * SW + s - PW;
     for (var q = q_lo; q < q_hi; q++) {
-      let bl = gather_x(x_l + xo);
-      let bh = gather_x(x_h + xo);
-      rank1(&top, gather_dy(y0 + yo), gather_dy(y1 + yo), bl, bh);
-      if (ROWS > 8u) {
-        rank1(&bottom, gather_dy(y2 + yo), gather_dy(y3 + yo), bl, bh);
-      }
+      accumulate(&tile, dy8(y0, yo), dy8(y1, yo), x8(x0, xo), x8(x1, xo));
       yo += 1u;
       xo += SW;
     }
   }
   // partial[part, k, c, r, s] = out[part K C R S + k C R S + c R S + tap]
   let crs = p.c * R * S;
-  let out_l = part * (p.k * crs) + lanes(c0, 0u, p.c - 1u) * (R * S) + tap;
-  let out_h = part * (p.k * crs) + lanes(c0, 1u, p.c - 1u) * (R * S) + tap;
-  let ok_l = in_range(c0, 0u, p.c);
-  let ok_h = in_range(c0, 1u, p.c);
-  store_block(top, k0, p.k, crs, out_l, out_h, ok_l, ok_h, vec4<f32>(), vec4<f32>());
-  if (ROWS > 8u) {
-    store_block(bottom, k0 + 8u, p.k, crs, out_l, out_h, ok_l, ok_h, vec4<f32>(), vec4<f32>());
-  }
+  let first = part * (p.k * crs) + tap;
+  store_tile(tile, k0, p.k, crs, shifted(lanes8(c0, p.c - 1u, R * S), first), in_range8(c0, p.c),
+             shifted(lanes8(c0 + 8u, p.c - 1u, R * S), first), in_range8(c0 + 8u, p.c), Eight(), Eight());
 }

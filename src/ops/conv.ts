@@ -35,18 +35,19 @@ interface Geometry {
 
 /** Threads per workgroup (32 to 256 measured alike on SwiftShader). */
 const WG = 64;
-/** Columns of the GEMM output per thread (see conv2d.wgsl). */
-const COLS = 8;
-
 /**
- * Rows of the GEMM output per thread (the `ROWS` constant): 16 once there are more than 8 rows (output
- * channels for forward and wgrad, input channels for dgrad), else 8. Measured on SwiftShader, batch 8,
- * GFLOP/s per CPU-second (robust to other load on the machine) 16 vs 8 rows: forward 16->16 at 32x32
- * 0.64 vs 0.51, 32->32 at 16x16 0.93 vs 0.81, 64->64 at 8x8 0.98 vs 0.86; dgrad +10-40 %; wgrad +5-20 %;
- * 3->16 and the 1x1 shortcuts alike. With 8 rows or fewer the second half would only be waste.
+ * Rows or columns of the GEMM output per thread (the `ROWS` and `COLS` constants) for a GEMM dimension
+ * of `n`: 16 once it exceeds 8 (rows: output channels for forward and wgrad, input channels for dgrad;
+ * columns: pixels, or input channels for wgrad), else 8, where a second half would be only waste.
+ * Measured on SwiftShader in GFLOP/s per CPU-second (robust to other load on the machine), batch 16,
+ * two interleaved runs each. 16 x 16 against 16 x 8: forward 16->16 at 32x32 1.08-1.18 vs 0.88-1.06,
+ * 32->32 at 16x16 0.97-1.21 vs 0.85-1.05, 64->64 at 8x8 1.04-1.29 vs 1.08-1.12; dgrad and wgrad
+ * +5-20 %. 16 x 8 against 8 x 8 (forward): 0.69-0.70 vs 0.53-0.62, 0.78-0.92 vs 0.60-0.63, 0.65-0.73
+ * vs 0.62-0.66. Blocks of 4 were slower still (-15-30 % against 8 x 8). 3->16 and the 1x1 shortcuts
+ * measured alike with either.
  */
-function rowsPerThread(rows: number): number {
-  return rows > 8 ? 16 : 8;
+function blockOf(n: number): number {
+  return n > 8 ? 16 : 8;
 }
 
 function pair(op: string, what: string, v: number | readonly [number, number] | undefined, fallback: number, min: number): [number, number] {
@@ -85,25 +86,34 @@ function geometry(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOp
   return { n, c, h, w, k, r, s, sh, sw, ph, pw, p, q };
 }
 
-/** Pipeline constants of a kernel whose GEMM has `rows` rows. */
-function constants(g: Geometry, rows: number) {
-  return { WG, ROWS: rowsPerThread(rows), R: g.r, S: g.s, SH: g.sh, SW: g.sw, PH: g.ph, PW: g.pw };
+/** Pipeline constants of a kernel whose GEMM has `rows` rows and `cols` columns. */
+function constants(g: Geometry, rows: number, cols: number) {
+  return { WG, ROWS: blockOf(rows), COLS: blockOf(cols), R: g.r, S: g.s, SH: g.sh, SW: g.sw, PH: g.ph, PW: g.pw };
 }
 
 function params(g: Geometry, parts = 1, phaseH = 0, phaseW = 0, subH = 0, subW = 0): ArrayBuffer {
   return new Uniforms(48).u32(g.n, g.c, g.h, g.w, g.k, g.p, g.q, parts, phaseH, phaseW, subH, subW).buffer;
 }
 
-const tiles = (n: number, per: number) => Math.ceil(n / per);
+/** Threads covering a rows x cols GEMM output. */
+const threadsFor = (rows: number, cols: number) => Math.ceil(rows / blockOf(rows)) * Math.ceil(cols / blockOf(cols));
 
+/**
+ * One kernel for every filter size. The alternative for 1x1 stride-1 unpadded convolutions, the
+ * engine's matmul kernel as a batched product W [K, C] · x[n] [C, H W], measured level with it on
+ * SwiftShader (GFLOP/s per CPU-second, three runs: 64->64 at 8x8 batch 8 conv 0.40-0.57 vs matmul
+ * 0.32-0.52, 32->64 at 16x16 0.42-0.64 vs 0.52-0.71, 256->256 at 8x8 0.89-0.98 vs 0.75-0.93), and would
+ * need a separate bias pass while the stride-2 1x1 shortcuts of ResNets still need this kernel. (Measured
+ * with 8 x 8 blocks; the 16 x 16 blocks since made this kernel faster.)
+ */
 function dispatchForward(e: Engine, y: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry): void {
-  const threads = tiles(g.k, rowsPerThread(g.k)) * tiles(g.n * g.p * g.q, COLS);
+  const pixels = g.n * g.p * g.q;
   const wb = weight.bufferFor('conv2d');
   e.dispatch({
-    family: 'conv2d', entry: 'conv2d_forward', constants: { ...constants(g, g.k), HAS_BIAS: !!bias }, params: params(g),
+    family: 'conv2d', entry: 'conv2d_forward', constants: { ...constants(g, g.k, pixels), HAS_BIAS: !!bias }, params: params(g),
     // Without a bias the weight buffer fills binding 5: HAS_BIAS = false never reads it.
     buffers: [y.bufferFor('conv2d'), x.bufferFor('conv2d'), wb, null, bias ? bias.bufferFor('conv2d') : wb],
-    groups: e.grid(Math.ceil(threads / WG)),
+    groups: e.grid(Math.ceil(threadsFor(g.k, pixels) / WG)),
   });
 }
 
@@ -115,11 +125,11 @@ function inputGrad(e: Engine, dy: Tensor, weight: Tensor, g: Geometry): Tensor {
     for (let b = 0; b < Math.min(g.sw, g.w); b++) {
       const subH = Math.ceil((g.h - a) / g.sh);
       const subW = Math.ceil((g.w - b) / g.sw);
-      const threads = tiles(g.c, rowsPerThread(g.c)) * tiles(g.n * subH * subW, COLS);
+      const pixels = g.n * subH * subW;
       e.dispatch({
-        family: 'conv2d', entry: 'conv2d_dgrad', constants: constants(g, g.c), params: params(g, 1, a, b, subH, subW),
+        family: 'conv2d', entry: 'conv2d_dgrad', constants: constants(g, g.c, pixels), params: params(g, 1, a, b, subH, subW),
         buffers: [dx.bufferFor('conv2d backward'), null, weight.bufferFor('conv2d backward'), dy.bufferFor('conv2d backward')],
-        groups: e.grid(Math.ceil(threads / WG)),
+        groups: e.grid(Math.ceil(threadsFor(g.c, pixels) / WG)),
       });
     }
   }
@@ -128,7 +138,9 @@ function inputGrad(e: Engine, dy: Tensor, weight: Tensor, g: Geometry): Tensor {
 
 /**
  * Threads wgrad aims for: the output dw is small (K C R S: 2304 values for a 16-channel 3x3 layer,
- * 18 threads' worth), so its long reduction over N P Q is split into parts, summed afterwards.
+ * 9 threads' worth), so its long reduction over N P Q is split into parts, summed afterwards. On
+ * SwiftShader 512 to 4096 measured alike and 128 clearly worse (16->16 at 32x32: 0.34 vs 0.55-0.69
+ * GFLOP/s per CPU-second); on GPUs, which need tens of thousands of threads, 32768 (not measured here).
  */
 function wgradThreads(e: Engine): number {
   return e.adapter.isFallbackAdapter ? 1024 : 32768;
@@ -136,11 +148,11 @@ function wgradThreads(e: Engine): number {
 
 /** dw: partial sums over ranges of rows (n, p), then one sum over the parts. */
 function weightGrad(e: Engine, dy: Tensor, x: Tensor, g: Geometry): Tensor {
-  const outTiles = tiles(g.k, rowsPerThread(g.k)) * tiles(g.c, COLS) * g.r * g.s;
+  const outTiles = threadsFor(g.k, g.c) * g.r * g.s;
   const parts = Math.max(1, Math.min(g.n * g.p, Math.ceil(wgradThreads(e) / outTiles)));
   const partial = Tensor.empty(parts > 1 ? [parts, g.k, g.c, g.r, g.s] : [g.k, g.c, g.r, g.s]);
   e.dispatch({
-    family: 'conv2d', entry: 'conv2d_wgrad', constants: constants(g, g.k), params: params(g, parts),
+    family: 'conv2d', entry: 'conv2d_wgrad', constants: constants(g, g.k, g.c), params: params(g, parts),
     buffers: [partial.bufferFor('conv2d backward'), x.bufferFor('conv2d backward'), null, dy.bufferFor('conv2d backward')],
     groups: e.grid(Math.ceil((outTiles * parts) / WG)),
   });
