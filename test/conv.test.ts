@@ -4,6 +4,7 @@
 // Shapes are small: SwiftShader is slow, and the reference runs on the JS thread.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
+import { expectRejectedBeforeGpu } from './helpers.js';
 import { conv2dRef } from './reference/conv.js';
 import { checkOp, randomArr, rng } from './reference/check.js';
 
@@ -92,21 +93,6 @@ describe('conv2d', () => {
     for (const t of [x, w, empty]) t.dispose();
   });
 });
-
-/** Asserts that `fn` throws an Error matching `message` without recording any dispatch. */
-function expectRejectedBeforeGpu(fn: () => unknown, message: RegExp): void {
-  const e = T.engine();
-  const before = e.dispatchCount;
-  let thrown: unknown;
-  try {
-    T.scope(() => void fn());
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown, `expected an error matching ${message}`).toBeInstanceOf(Error);
-  expect((thrown as Error).message).toMatch(message);
-  expect(e.dispatchCount, 'dispatches recorded before the error').toBe(before);
-}
 
 describe('conv2d input errors', () => {
   it('name the op, the shapes and dtypes, and what was expected, before any GPU work', () => {
