@@ -213,3 +213,27 @@ export async function createTfjsOnDevice(e: Engine): Promise<PeerTF> {
   };
   return { tf, backend, sync };
 }
+
+/**
+ * Registers TF.js's gradient functions (needed by `optimizer.minimize`). tfjs-core's Node bundle ships
+ * the kernels' forward only; the gradients are a side-effect module of extensionless ES imports that
+ * Node's resolver refuses, so esbuild bundles it into a temporary file first. Its duplicated tfjs-core
+ * internals register into the same global registry (tfjs keeps its engine and registries on globalThis).
+ */
+export async function registerTfjsGradients(): Promise<void> {
+  const { build } = await import('esbuild');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { pathToFileURL } = await import('node:url');
+  const { createRequire } = await import('node:module');
+  const dir = mkdtempSync(join(tmpdir(), 'tfjs-grads-'));
+  try {
+    const entry = createRequire(import.meta.url).resolve('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+    const outfile = join(dir, 'grads.mjs');
+    await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', outfile, logLevel: 'error' });
+    await import(pathToFileURL(outfile).href);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

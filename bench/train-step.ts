@@ -7,12 +7,13 @@
 // norm in training mode through tf.moments). Context: PyTorch CPU (Debian's python3-torch, 2 threads)
 // run as a subprocess in the same run (bench/torch_train_step.py).
 //
-//   npm run bench:train-step            tsx bench/train-step.ts --quick (one or two steps each)
+//   npm run bench:train-step [-- --quick] [-- --only=small-cnn|resnet32]
+//   (--quick: one timed step each after one warm-up step)
 import { spawnSync } from 'node:child_process';
 import * as T from '../src/index.js';
 import { ResNetCifar, SmallCNN, type Classifier } from '../src/nn/resnet.js';
 import { SGD } from '../src/optim/sgd.js';
-import { createTfjsOnDevice, flag, formatTable, printReport, row, timeIt, type PeerTF, type ResultRow } from './common.js';
+import { createTfjsOnDevice, flag, registerTfjsGradients, formatTable, printReport, row, timeIt, type PeerTF, type ResultRow } from './common.js';
 
 const quick = flag('quick');
 const e = await T.init({ log: false });
@@ -88,11 +89,18 @@ async function tfjs(peer: PeerTF, c: Case): Promise<number> {
       }
     });
     const fc = v([64, 10], Math.sqrt(2 / 64));
+    // x[:, ::2, ::2, :] through reshape + slice: TF.js has no gradient for a strided slice, and its WebGPU
+    // pad (the slice's gradient) takes rank <= 4, hence rows and columns folded as [N*H/2, 2, W/2, 2*C].
+    const subsample2 = (h: X) => {
+      const [n, hh, ww, ch] = h.shape;
+      const r = tf.reshape(h, [n * (hh / 2), 2, ww / 2, 2 * ch]);
+      return tf.reshape(tf.slice(r, [0, 0, 0, 0], [n * (hh / 2), 1, ww / 2, ch]), [n, hh / 2, ww / 2, ch]) as X;
+    };
     forward = (x) => {
       let h = tf.relu(batchNorm(tf.conv2d(x, stem.k as never, 1, 'same'), stem.n)) as X;
       for (const b of blocks) {
         const o = batchNorm(tf.conv2d(tf.relu(batchNorm(tf.conv2d(h, b.k1 as never, b.stride, [[0, 0], [1, 1], [1, 1], [0, 0]]), b.n1)) as X, b.k2 as never, 1, 'same'), b.n2);
-        const sc = b.down ? tf.pad(tf.stridedSlice(h, [0, 0, 0, 0], h.shape, [1, 2, 2, 1]), [[0, 0], [0, 0], [0, 0], [b.planes / 4, b.planes / 4]]) : h;
+        const sc = b.down ? tf.pad(subsample2(h), [[0, 0], [0, 0], [0, 0], [b.planes / 4, b.planes / 4]]) : h;
         h = tf.relu(tf.add(o, sc)) as X;
       }
       return tf.matMul(tf.mean(h, [1, 2]), fc) as import('@tensorflow/tfjs-core').Tensor2D;
@@ -122,12 +130,16 @@ function torch(): Record<string, number> | null {
 }
 
 const peer = await createTfjsOnDevice(e);
+await registerTfjsGradients();
 const torchRates = torch();
 const results: (ResultRow & { torch_cpu: number | null })[] = [];
 const table: (string | number)[][] = [['case', 'batch', 'ours img/s', 'tfjs img/s', 'ratio', 'torch cpu img/s']];
-for (const c of CASES) {
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+for (const c of CASES.filter((k) => !only || k.name === only)) {
   const a = await ours(c);
   const b = await tfjs(peer, c);
+  // A WebGPU error in TF.js's work (e.g. an invalid pipeline) would make its figure meaningless.
+  e.checkHealthy();
   const r = { ...row(c.name, a, b, 'images/s'), torch_cpu: torchRates?.[c.name] ?? null };
   results.push(r);
   table.push([c.name, c.batch, a.toFixed(2), b.toFixed(2), r.ratio.toFixed(2), r.torch_cpu?.toFixed(1) ?? '-']);
