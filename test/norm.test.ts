@@ -20,8 +20,9 @@ const toTensor = (a: Arr) => T.tensor(Float32Array.from(a.data), a.shape);
 
 // [3, 5, 7, 5]: 105 values per channel, H * W = 35; [1, 3, 7, 5]: batch 1; [9, 3, 7, 5]: 315 values,
 // so 256 threads take a second step, some of which carry into the next batch item; [3, 5] and
-// [37, 5]: 1-d (H * W = 1).
-const SHAPES = [[3, 5, 7, 5], [1, 3, 7, 5], [9, 3, 7, 5], [3, 5], [37, 5]];
+// [37, 5]: 1-d (H * W = 1). H * W a multiple of 4 takes the kernels' four-elements-a-thread path:
+// [3, 5, 6, 6] (36 per row) and [7, 3, 2, 2] (4 per row, so a step of 4 threads x 4 spans 4 batch items).
+const SHAPES = [[3, 5, 7, 5], [1, 3, 7, 5], [9, 3, 7, 5], [3, 5], [37, 5], [3, 5, 6, 6], [7, 3, 2, 2]];
 
 /** Inputs [x, gamma?, beta?]: x = 3 + randn, gamma and beta away from 1 and 0. */
 function inputsFor(shape: number[], weight: boolean, bias: boolean): Arr[] {
@@ -65,7 +66,7 @@ for (const width of [4, 256]) {
     });
 
     it('evaluation mode: the running statistics normalise, and the gradients are those of an affine map', async () => {
-      for (const shape of [[3, 5, 7, 5], [3, 5]]) {
+      for (const shape of [[3, 5, 7, 5], [3, 5], [3, 5, 6, 6]]) {
         const c = shape[1];
         const running: [Arr, Arr] = [normalArr([c], next, 3, 0.5), normalArr([c], next, 1.5, 0.2)];
         await checkOp({
@@ -94,7 +95,7 @@ for (const width of [4, 256]) {
     });
 
     it('running statistics after two training steps follow the update formula (unbiased variance)', async () => {
-      for (const shape of [[3, 5, 7, 5], [3, 5]]) {
+      for (const shape of [[3, 5, 7, 5], [3, 5], [7, 3, 2, 2]]) {
         const c = shape[1];
         const momentum = 0.3;
         let wantMean = Array.from(normalArr([c], next, 1, 1).data);

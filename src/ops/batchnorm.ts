@@ -47,12 +47,17 @@ interface Step {
   groups: number;
 }
 
+/** Consecutive elements per thread: 4 where they always share a channel (see batchnorm.wgsl). */
+function spanOf(layout: Layout): number {
+  return layout.hw % 4 === 0 ? 4 : 1;
+}
+
 function record(layout: Layout, { entry, bound, constants, groups }: Step, momentum = 0, eps = 0): void {
   const e = engine();
   e.dispatch({
     family: 'batchnorm',
     entry,
-    constants,
+    constants: { ...constants, SPAN: spanOf(layout) },
     params: new Uniforms(32).u32(layout.n, layout.c, layout.hw, layout.count).f32(momentum, eps).u32(0, 0).buffer,
     buffers: SLOTS.map((slot) => bound[slot]?.bufferFor('batchNorm') ?? null),
     groups: e.grid(groups),
@@ -130,7 +135,7 @@ export function batchNorm(
     entry: 'apply',
     bound: { out: y, x, stats, weight: weight ?? stats, bias: bias ?? stats },
     constants: { WG, HAS_WEIGHT: !!weight, HAS_BIAS: !!bias },
-    groups: Math.ceil(x.size / WG),
+    groups: Math.ceil(x.size / spanOf(layout) / WG),
   });
 
   const out = recordOp(y, 'batchNorm', inputs, (g) => {

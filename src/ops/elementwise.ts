@@ -44,8 +44,10 @@ function broadcastOperand(t: Tensor, shape: readonly number[]): Operand {
 /** Uniforms and specialisation constants describing how a dispatch walks its operands. */
 interface Iteration {
   params: ArrayBuffer;
-  /** STRIDED: false when every operand is walked contiguously; RANK: dims left after coalescing. */
-  index: { STRIDED: boolean; RANK: number };
+  /** STRIDED: false when every operand is walked contiguously; RANK: dims left after coalescing; SPAN: elements per thread. */
+  index: { STRIDED: boolean; RANK: number; SPAN: number };
+  /** Workgroups to dispatch: each of the WG threads takes SPAN elements. */
+  groups: [number, number, number];
 }
 
 /**
@@ -76,7 +78,12 @@ function iteration(shape: readonly number[], ops: (Operand | null)[], alpha = 0,
   const slots = Array.from({ length: 8 - dims.length }, () => ({ size: 1, strides: [0, 0, 0, 0] })).concat(dims);
   u.u32(...slots.map((d) => d.size));
   for (const d of slots) u.u32(...[0, 1, 2, 3].map((k) => d.strides[k] ?? 0));
-  return { params: u.buffer, index: { STRIDED: !contiguous, RANK: contiguous ? 1 : dims.length } };
+  const span = contiguous ? 4 : 1;
+  return {
+    params: u.buffer,
+    index: { STRIDED: !contiguous, RANK: contiguous ? 1 : dims.length, SPAN: span },
+    groups: engine().grid(Math.ceil(n / span / WG)),
+  };
 }
 
 /**
@@ -98,7 +105,7 @@ export function mapInto(op: keyof typeof UNARY, dst: Operand, src: Operand, shap
     constants: rawCopy ? { WG, ...it.index } : { WG, OP: UNARY[op], ...it.index, A_INT: srcInt && !dstInt, OUT_INT: dstInt && !srcInt },
     params: it.params,
     buffers: [dst.tensor.bufferFor(op), src.tensor.bufferFor(op)],
-    groups: e.grid(Math.ceil(n / WG)),
+    groups: it.groups,
   });
 }
 
@@ -238,7 +245,7 @@ function binary(op: keyof typeof BINARY, a: Tensor, b: Tensor): Tensor {
     constants: { WG, OP: BINARY[op], ...it.index, A_INT: a.dtype !== 'f32', B_INT: b.dtype !== 'f32' },
     params: it.params,
     buffers: [out.bufferFor(op), a.bufferFor(op), b.bufferFor(op)],
-    groups: e.grid(Math.ceil(n / WG)),
+    groups: it.groups,
   });
   return out;
 }
@@ -350,7 +357,7 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
       constants: { WG, ...it.index, A_INT: false, B_INT: false, C_INT: cond.dtype !== 'f32' },
       params: it.params,
       buffers: [out.bufferFor('where'), a.bufferFor('where'), b.bufferFor('where'), cond.bufferFor('where')],
-      groups: e.grid(Math.ceil(out.size / WG)),
+      groups: it.groups,
     });
   }
   return recordOp(out, 'where', [a, b], (g) => {
@@ -375,14 +382,14 @@ export function assign(dst: Tensor, src: Tensor): void {
 /** Writes alpha + beta * i into every element i of a float32 tensor. */
 export function fillInto(t: Tensor, alpha: number, beta = 0): void {
   if (t.size === 0) return;
-  const e = engine();
-  e.dispatch({
+  const it = iteration([t.size], [whole(t)], alpha, beta);
+  engine().dispatch({
     family: 'elementwise',
     entry: 'fill',
-    constants: { WG },
-    params: iteration([t.size], [whole(t)], alpha, beta).params,
+    constants: { WG, SPAN: it.index.SPAN },
+    params: it.params,
     buffers: [t.bufferFor('fill')],
-    groups: e.grid(Math.ceil(t.size / WG)),
+    groups: it.groups,
   });
 }
 
