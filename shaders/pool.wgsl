@@ -13,11 +13,16 @@
 //   ceil((h + py - ky + 1) / sy) <= oy <= floor((h + py) / sy), clipped to [0, ho), and likewise ox;
 //   max: dx[h, w] = sum of g over those outputs whose argmax is (h, w);
 //   avg: dx[h, w] = sum of g / divisor over those outputs.
+// max_backward_tiled, when the windows tile the input exactly (stride = kernel, no padding,
+// h = ho * ky, w = wo * kx): every input lies in exactly one window, so one thread per output writes its
+// whole window, g at the argmax and 0 elsewhere. Same result, without the per-input search (measured
+// ~4x faster on SwiftShader for 2x2 windows).
 //
 // Bindings (group 0): 0 uniform Params; 1 out (y or dx, read_write); 2 x (forward) or g (backward);
 // 3 argmax, i32 [planes, ho, wo] (written by max_forward, read by max_backward).
 //
-// Dispatch: one thread per output element (forward) or input element (backward), WG per workgroup;
+// Dispatch: one thread per output element (forward, max_backward_tiled) or input element (other
+// backward), WG per workgroup;
 // grids wider than 65535 workgroups fold into y: flat = gid.x + gid.y * num_workgroups.x * WG.
 
 struct Params {
@@ -147,6 +152,26 @@ fn max_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     }
   }
   out[i] = s;
+}
+
+@compute @workgroup_size(WG)
+fn max_backward_tiled(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = flat_index(gid, nwg);
+  let per_plane = u32(p.ho * p.wo);
+  if (o >= p.planes * per_plane) {
+    return;
+  }
+  let plane = o / per_plane;
+  let win = window(i32(o % per_plane) / p.wo, i32(o % per_plane) % p.wo);
+  let base = plane * u32(p.h * p.w);
+  let at = argmax[o];
+  let grad = src[o];
+  for (var yy = win.y0; yy < win.y1; yy++) {
+    for (var xx = win.x0; xx < win.x1; xx++) {
+      let here = yy * p.w + xx;
+      out[base + u32(here)] = select(0.0, grad, here == at);
+    }
+  }
 }
 
 @compute @workgroup_size(WG)

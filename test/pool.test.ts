@@ -17,7 +17,8 @@ beforeAll(async () => {
 const next = rng(77);
 
 // Odd channels and spatial sizes, batch 1 and 3.
-const SHAPES = [[3, 5, 7, 5], [1, 3, 7, 5]];
+// [2, 3, 6, 8]: the 2x2/2 windows tile it exactly (max pooling's one-thread-per-window backward).
+const SHAPES = [[3, 5, 7, 5], [1, 3, 7, 5], [2, 3, 6, 8]];
 // [kernel, stride, padding]: overlapping windows with padding, the common 2x2/2, stride 1 with padding,
 // and a non-square window.
 const WINDOWS: [T.Size2, T.Size2, T.Size2][] = [[3, 2, 1], [2, 2, 0], [3, 1, 1], [[3, 2], [2, 1], [1, 0]]];

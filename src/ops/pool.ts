@@ -50,7 +50,13 @@ function geometry(op: string, x: Tensor, kernel: Size2, stride: Size2, padding: 
   return { planes: n * c, h, w, ho, wo, k, s, p };
 }
 
-function record(entry: string, geo: Geometry, out: Tensor, src: Tensor, argmax: Tensor | null, countPad = true): void {
+/** Whether the windows cover every input position exactly once (the common 2x2, stride 2 on even sizes). */
+function tiles(geo: Geometry): boolean {
+  return geo.s[0] === geo.k[0] && geo.s[1] === geo.k[1] && geo.p[0] === 0 && geo.p[1] === 0 && geo.h === geo.ho * geo.k[0] && geo.w === geo.wo * geo.k[1];
+}
+
+/** One dispatch of `entry`, a thread per element of `threads` (default: of `out`). */
+function record(entry: string, geo: Geometry, out: Tensor, src: Tensor, argmax: Tensor | null, countPad = true, threads = out.size): void {
   const e = engine();
   const params = new Uniforms(48).u32(geo.planes).u32(geo.h, geo.w, geo.ho, geo.wo, ...geo.k, ...geo.s, ...geo.p).u32(0);
   e.dispatch({
@@ -59,7 +65,7 @@ function record(entry: string, geo: Geometry, out: Tensor, src: Tensor, argmax: 
     constants: entry.startsWith('avg') ? { WG, COUNT_PAD: countPad } : { WG },
     params: params.buffer,
     buffers: [out.bufferFor(entry), src.bufferFor(entry), argmax?.bufferFor(entry) ?? null],
-    groups: e.grid(Math.ceil(out.size / WG)),
+    groups: e.grid(Math.ceil(threads / WG)),
   });
 }
 
@@ -79,7 +85,8 @@ export function maxPool2d(x: Tensor, kernel: Size2, stride: Size2 = kernel, padd
   record('max_forward', geo, y, x, argmax);
   const out = recordOp(y, 'maxPool2d', [x], (g) => {
     const dx = Tensor.empty(x.shape);
-    record('max_backward', geo, dx, g, argmax);
+    if (tiles(geo)) record('max_backward_tiled', geo, dx, g, argmax, true, g.size);
+    else record('max_backward', geo, dx, g, argmax);
     return [dx];
   });
   // Without a graph nothing will read the argmax again.
