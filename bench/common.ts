@@ -115,7 +115,8 @@ export function printReport(bench: string, adapter: string, results: ResultRow[]
     bench,
     adapter,
     date: new Date().toISOString(),
-    results: results.map((r) => ({ case: r.case, ours: round(r.ours), peer: round(r.peer), unit: r.unit, ratio: round(r.ratio) })),
+    // Fields beyond ResultRow's (a bench's own figures) come along, numbers rounded like the rest.
+    results: results.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v]))),
   };
   // JSON.stringify writes NaN/Infinity as null, which keeps the line parseable.
   console.log(JSON.stringify(json));
@@ -235,5 +236,24 @@ export async function registerTfjsGradients(): Promise<void> {
     await import(pathToFileURL(outfile).href);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Prints a benchmark's header (title, adapter, host, then `notes`) and starts TF.js's WebGPU backend on
+ * our device; null, with the reason printed, where it cannot start.
+ */
+export async function benchHeader(title: string, e: Engine, notes: string[] = []): Promise<PeerTF | null> {
+  console.log(`# ${title}${flag('quick') ? ' (--quick)' : ''}`);
+  console.log(`adapter: ${e.describeAdapter()}`);
+  console.log(`host: ${await describeHost()}`);
+  for (const line of notes) console.log(line);
+  try {
+    const peer = await createTfjsOnDevice(e);
+    console.log(`peer: TensorFlow.js ${peer.tf.version_core} WebGPU backend on our GPUDevice (backend '${peer.tf.getBackend()}')`);
+    return peer;
+  } catch (err) {
+    console.log(`peer: TensorFlow.js WebGPU backend unavailable: ${(err as Error).message}`);
+    return null;
   }
 }

@@ -20,7 +20,7 @@
 // runs for conv2d; ours = conv2d's backward rule, run through backward() with the graph retained.
 import { conv2d, init, tensor, type Engine } from '../src/index.js';
 import {
-  createTfjsOnDevice, describeHost, flag, formatTable, gflops, printReport, randomData, row, timeIt,
+  benchHeader, flag, formatTable, gflops, printReport, randomData, row, timeIt,
   yieldToEventLoop, type PeerTF, type ResultRow, type Timing,
 } from './common.js';
 
@@ -249,16 +249,7 @@ const log = (s: string) => console.log(s);
 async function main(): Promise<void> {
   const started = performance.now();
   const e = await init();
-  log(`# conv2d bench${quick ? ' (--quick)' : ''}`);
-  log(`adapter: ${e.describeAdapter()}`);
-  log(`host: ${await describeHost()}`);
-  let peer: PeerTF | null = null;
-  try {
-    peer = await createTfjsOnDevice(e);
-    log(`peer: TensorFlow.js ${peer.tf.version_core} WebGPU backend on our GPUDevice (backend '${peer.tf.getBackend()}')`);
-  } catch (err) {
-    log(`peer: TensorFlow.js WebGPU backend unavailable: ${(err as Error).message}`);
-  }
+  const peer = await benchHeader('conv2d bench', e);
 
   const results: CaseResult[] = [];
   for (const n of BATCHES) for (const l of LAYERS) results.push(await runCase(e, peer, l, n));

@@ -12,7 +12,7 @@
 // uploaded, pools filled). GFLOP/s use the fastest rep; the detail table also shows the median.
 import { engine, init, matmul, tensor, type Engine, type Tensor } from '../src/index.js';
 import {
-  createTfjsOnDevice, describeHost, flag, formatTable, gflops, printReport, randomData, row, timeIt,
+  benchHeader, flag, formatTable, gflops, printReport, randomData, row, timeIt,
   yieldToEventLoop, type PeerTF, type ResultRow, type Timing,
 } from './common.js';
 
@@ -128,17 +128,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const e = await init();
   const autoVariant = e.matmulVariant;
-  log(`# matmul bench${quick ? ' (--quick)' : ''}`);
-  log(`adapter: ${e.describeAdapter()}`);
-  log(`host: ${await describeHost()}`);
-  log(`engine's own choice of tiling (init 'auto'): ${autoVariant}`);
-  let peer: PeerTF | null = null;
-  try {
-    peer = await createTfjsOnDevice(e);
-    log(`peer: TensorFlow.js ${peer.tf.version_core} WebGPU backend on our GPUDevice (backend '${peer.tf.getBackend()}')`);
-  } catch (err) {
-    log(`peer: TensorFlow.js WebGPU backend unavailable: ${(err as Error).message}`);
-  }
+  const peer = await benchHeader('matmul bench', e, [`engine's own choice of tiling (init 'auto'): ${autoVariant}`]);
 
   const results: CaseResult[] = [];
   try {

@@ -13,12 +13,11 @@ import { spawnSync } from 'node:child_process';
 import * as T from '../src/index.js';
 import { ResNetCifar, SmallCNN, type Classifier } from '../src/nn/resnet.js';
 import { SGD } from '../src/optim/sgd.js';
-import { createTfjsOnDevice, flag, registerTfjsGradients, formatTable, printReport, row, timeIt, type PeerTF, type ResultRow } from './common.js';
+import { benchHeader, flag, registerTfjsGradients, formatTable, printReport, row, timeIt, type PeerTF, type ResultRow } from './common.js';
 
 const quick = flag('quick');
 const e = await T.init({ log: false });
 const adapter = e.describeAdapter();
-console.log(`# train-step bench\nadapter: ${adapter}`);
 
 interface Case {
   name: 'small-cnn' | 'resnet32';
@@ -28,6 +27,47 @@ const CASES: Case[] = [
   { name: 'small-cnn', batch: 128 },
   { name: 'resnet32', batch: 32 },
 ];
+/**
+ * Floating-point operations of one training step per image: the convolutions and the dense layer,
+ * 2 * (multiply-adds) each, three times over (forward, input gradient, weight gradient) except the
+ * input gradient of the first layer, which no network computes. Batch norm, activations, pooling and
+ * the update are not counted: the step's FLOP rate over our matmul rate then says how much of the step
+ * runs at matmul speed.
+ */
+function stepFlopsPerImage(c: Case): number {
+  // [cin, cout, output height = width, kernel area]
+  const layers: [number, number, number, number][] = [];
+  if (c.name === 'small-cnn') {
+    layers.push([3, 16, 32, 9], [16, 32, 16, 9], [32, 64, 8, 9], [64 * 4 * 4, 10, 1, 1]);
+  } else {
+    layers.push([3, 16, 32, 9]);
+    let inp = 16;
+    [16, 32, 64].forEach((planes, s) => {
+      const size = 32 >> s;
+      for (let b = 0; b < 5; b++) {
+        layers.push([inp, planes, size, 9], [planes, planes, size, 9]);
+        inp = planes;
+      }
+    });
+    layers.push([64, 10, 1, 1]);
+  }
+  const fwd = layers.map(([cin, cout, hw, k]) => 2 * cin * cout * hw * hw * k);
+  return 3 * fwd.reduce((a, b) => a + b, 0) - fwd[0];
+}
+
+/** Our matmul rate (GFLOP/s) at 1024 x 1024 x 1024 in this run, the yardstick of the step's efficiency. */
+async function matmulRate(): Promise<number> {
+  const a = T.randn([1024, 1024], 0, 1, { seed: 3 });
+  const b = T.randn([1024, 1024], 0, 1, { seed: 4 });
+  const t = await timeIt(async () => {
+    T.scope(() => void T.matmul(a, b));
+    await e.sync();
+  }, { minMs: 0, minReps: 3, warmup: 1 });
+  a.dispose();
+  b.dispose();
+  return (2 * 1024 ** 3) / t.bestMs / 1e6;
+}
+
 const budget = { minMs: quick ? 0 : 10_000, minReps: quick ? 1 : 3, maxReps: 20, warmup: 1 };
 
 async function ours(c: Case): Promise<number> {
@@ -129,21 +169,25 @@ function torch(): Record<string, number> | null {
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!).results;
 }
 
-const peer = await createTfjsOnDevice(e);
+const peer = await benchHeader('train-step bench', e);
+if (!peer) throw new Error('train-step bench: the TF.js peer is required');
 await registerTfjsGradients();
 const torchRates = torch();
-const results: (ResultRow & { torch_cpu: number | null })[] = [];
-const table: (string | number)[][] = [['case', 'batch', 'ours img/s', 'tfjs img/s', 'ratio', 'torch cpu img/s']];
+const results: (ResultRow & { torch_cpu: number | null; step_gflops: number; matmul_gflops: number; efficiency: number })[] = [];
+const table: (string | number)[][] = [['case', 'batch', 'ours img/s', 'tfjs img/s', 'ratio', 'torch cpu img/s', 'ours step GFLOP/s', 'efficiency']];
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const mm = await matmulRate();
 for (const c of CASES.filter((k) => !only || k.name === only)) {
   const a = await ours(c);
   const b = await tfjs(peer, c);
   // A WebGPU error in TF.js's work (e.g. an invalid pipeline) would make its figure meaningless.
   e.checkHealthy();
-  const r = { ...row(c.name, a, b, 'images/s'), torch_cpu: torchRates?.[c.name] ?? null };
+  const stepGflops = (a * stepFlopsPerImage(c)) / 1e9;
+  const r = { ...row(c.name, a, b, 'images/s'), torch_cpu: torchRates?.[c.name] ?? null, step_gflops: stepGflops, matmul_gflops: mm, efficiency: stepGflops / mm };
   results.push(r);
-  table.push([c.name, c.batch, a.toFixed(2), b.toFixed(2), r.ratio.toFixed(2), r.torch_cpu?.toFixed(1) ?? '-']);
+  table.push([c.name, c.batch, a.toFixed(2), b.toFixed(2), r.ratio.toFixed(2), r.torch_cpu?.toFixed(1) ?? '-', stepGflops.toFixed(3), `${(100 * r.efficiency).toFixed(0)} %`]);
 }
 console.log(formatTable(table));
+console.log(`efficiency: the step's conv + dense GFLOP/s over our 1024^3 matmul in this run (${mm.toFixed(3)} GFLOP/s)`);
 printReport('train-step', adapter, results);
 process.exit(0);

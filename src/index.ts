@@ -8,7 +8,7 @@ export { noGrad, type BackwardOptions } from './autograd.js';
 export * from './ops/creation.js';
 export {
   neg, exp, log, sqrt, rsqrt, relu, abs, sigmoid, tanh, square, affine, scale, powScalar,
-  add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, where, toFloat, toInt, broadcastShapes, assign,
+  add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, where, toFloat, toInt, broadcastShapes, assign, increment,
 } from './ops/elementwise.js';
 export { sum, mean, max, min, logsumexp, argmax, sumTo } from './ops/reduce.js';
 export { matmul, type MatmulOptions } from './ops/matmul.js';

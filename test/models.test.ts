@@ -2,11 +2,17 @@
 // weights, PyTorch names and parameter counts, evaluation mode, and input checks.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { saveSafetensors } from '../src/io/node/safetensors.js';
 import { ResNetCifar, SmallCNN } from '../src/nn/resnet.js';
 import { expectClose, rng } from './reference/check.js';
 import { conv2dRef } from './reference/conv.js';
 import { batchNormRef } from './reference/norm.js';
 import { arr, type Arr } from './reference/ops.js';
+import { READ_SAFETENSORS_PY, runPython, torchPython } from './reference/python.js';
 
 beforeAll(async () => {
   await T.init({ log: false });
@@ -70,7 +76,7 @@ describe('ResNet for CIFAR', () => {
     T.manualSeed(3);
     const model = new ResNetCifar(32, 10);
     const names = [...model.stateDict().keys()];
-    expect(names.slice(0, 6)).toEqual(['conv1.weight', 'bn1.weight', 'bn1.bias', 'bn1.running_mean', 'bn1.running_var', 'layer1.0.conv1.weight']);
+    expect(names.slice(0, 7)).toEqual(['conv1.weight', 'bn1.weight', 'bn1.bias', 'bn1.running_mean', 'bn1.running_var', 'bn1.num_batches_tracked', 'layer1.0.conv1.weight']);
     expect(names).toContain('layer3.4.bn2.running_var');
     expect(names.at(-1)).toBe('fc.bias');
     expect(model.parameters().reduce((n, p) => n + p.size, 0)).toBe(464154);
@@ -89,6 +95,45 @@ describe('ResNet for CIFAR', () => {
     // 31 layers of float32 arithmetic, each renormalised by batch norm: 1e-3 is a tight bound here
     // (a wrong shortcut, stride or statistic gives errors of order 1).
     expectClose((await logits.read()) as Float32Array, want.data, 1e-3, 'ResNet-32 logits');
+    for (const t of [x, logits]) t.dispose();
+    model.dispose();
+  });
+
+  const skipTorch = 'python' in torchPython ? '' : ` (skipped: ${torchPython.missing})`;
+  // LDAM's resnet32 (BCL's backbone) in PyTorch, from bench/torch_models.py.
+  const torchResnet = READ_SAFETENSORS_PY + String.raw`
+import sys
+sys.path.insert(0, sys.argv[3])
+from torch_models import ResNet32
+
+_, state = read_safetensors(sys.argv[1])
+_, inputs = read_safetensors(sys.argv[2])
+model = ResNet32()
+model.load_state_dict({k: t for k, (_, t) in state.items()}, strict=True)
+model.eval()
+with torch.no_grad():
+    y = model(inputs['x'][1])
+print(json.dumps({'logits': y.flatten().tolist(), 'batches': int(model.bn1.num_batches_tracked)}))
+`;
+
+  it.runIf(!skipTorch)(`PyTorch loads a ResNet-32 state dict strictly and computes the same eval logits${skipTorch}`, async () => {
+    T.manualSeed(7);
+    const model = new ResNetCifar(32, 10);
+    // Two training batches move the running statistics and count in num_batches_tracked.
+    for (let i = 0; i < 2; i++) T.scope(() => void T.noGrad(() => model.forward(T.randn([4, 3, 32, 32], 0.3, 1, { seed: 20 + i }))));
+    model.eval();
+    const x = T.randn([3, 3, 32, 32], 0, 1, { seed: 30 });
+    const logits = T.scope(() => model.forward(x));
+    const dir = mkdtempSync(join(tmpdir(), 'resnet-torch-'));
+    try {
+      await saveSafetensors(join(dir, 'model.safetensors'), await T.readTensorEntries(model.stateDict()), { format: 'pt' });
+      await saveSafetensors(join(dir, 'x.safetensors'), await T.readTensorEntries({ x }));
+      const got = JSON.parse(runPython(torchResnet, [join(dir, 'model.safetensors'), join(dir, 'x.safetensors'), fileURLToPath(new URL('../bench', import.meta.url))])) as { logits: number[]; batches: number };
+      expect(got.batches).toBe(2);
+      expectClose(got.logits, (await logits.read()) as Float32Array, 1e-4, 'PyTorch logits from our state dict');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     for (const t of [x, logits]) t.dispose();
     model.dispose();
   });

@@ -1,9 +1,10 @@
 // Modules, layers, SGD, long-tail losses and metrics against float64 CPU computations.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
+import { BatchNorm } from '../src/nn/layers.js';
 import { CosineClassifier, Linear } from '../src/nn/linear.js';
 import { logitAdjustedCrossEntropy, logitAdjustment } from '../src/nn/losses.js';
-import { Module, Sequential } from '../src/nn/module.js';
+import { Module, Sequential, type StateValue } from '../src/nn/module.js';
 import { SGD } from '../src/optim/sgd.js';
 import { accuracyReport } from '../src/train/metrics.js';
 import { expectClose, rng } from './reference/check.js';
@@ -108,6 +109,38 @@ describe('Module', () => {
     expect(() => net.loadStateDict({ weight: T.ones([3, 2]), bias: T.ones([2]) })).toThrow(/'weight' has shape \[3, 2\], expected \[2, 3\]/);
     expect(Array.from(await net.weight.read())).toEqual(before);
     net.dispose();
+  });
+});
+
+describe('BatchNorm module', () => {
+  it('counts training batches in num_batches_tracked (int32, PyTorch order), not evaluation ones', async () => {
+    const bn = new BatchNorm(3);
+    expect([...bn.stateDict().keys()]).toEqual(['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);
+    const x = T.randn([4, 3, 2, 2], 0, 1, { seed: 5 });
+    for (let i = 0; i < 3; i++) T.scope(() => void bn.forward(x));
+    bn.eval();
+    T.scope(() => void bn.forward(x));
+    expect(bn.numBatchesTracked.dtype).toBe('i32');
+    expect(Array.from(await bn.numBatchesTracked.read())).toEqual([3]);
+    // PyTorch stores it as int64: such a state dict loads, and a value beyond 2^53 is refused.
+    const state = (v: bigint) => new Map<string, StateValue>([...bn.stateDict(), ['num_batches_tracked', { shape: [], data: BigInt64Array.of(v) }]]);
+    bn.loadStateDict(state(41n));
+    expect(Array.from(await bn.numBatchesTracked.read())).toEqual([41]);
+    expect(() => bn.loadStateDict(state(2n ** 60n))).toThrow(/'num_batches_tracked' holds 1152921504606846976, beyond the integers this engine stores exactly/);
+    x.dispose();
+    bn.dispose();
+  });
+
+  it('increment adds in place to float and integer tensors, keeping their identity', async () => {
+    const f = T.tensor([1.5, -2], [2]);
+    const i = T.tensor([7, -3, 0], [3], 'i32');
+    T.increment(f, 0.25);
+    T.increment(i, 5);
+    T.increment(i);
+    expect(Array.from(await f.read())).toEqual([1.75, -1.75]);
+    expect(Array.from(await i.read())).toEqual([13, 3, 6]);
+    f.dispose();
+    i.dispose();
   });
 });
 

@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import * as T from '../src/index.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type SafetensorsInput } from '../src/index.js';
 import { loadSafetensors, saveSafetensors, writeFileAtomic } from '../src/node.js';
-import { runPython, torchPython } from './reference/python.js';
+import { READ_SAFETENSORS_PY, runPython, torchPython } from './reference/python.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -210,27 +210,11 @@ describe('safetensors files', () => {
 
 describe('PyTorch interoperability', () => {
   const skip = 'python' in torchPython ? '' : ` (skipped: ${torchPython.missing})`;
-  // torch 1.13 has no safetensors package and no uint32: parse the header with json/struct, read data with
-  // torch.frombuffer (U32 with struct), then write a file the way the reference writer lays it out.
-  const script = String.raw`
-import json, struct, sys, torch
-raw = open(sys.argv[1], 'rb').read()
-(n,) = struct.unpack('<Q', raw[:8])
-assert n % 8 == 0 and len(raw) >= 8 + n
-header = json.loads(raw[8:8 + n].decode('utf-8'))
-meta = header.pop('__metadata__', {})
-data = raw[8 + n:]
-types = {'F32': torch.float32, 'I32': torch.int32, 'F64': torch.float64, 'I64': torch.int64, 'F16': torch.float16}
-got = {}
-for name, info in header.items():
-    b, e = info['data_offsets']
-    if info['dtype'] == 'U32':
-        values = list(struct.unpack('<%dI' % ((e - b) // 4), data[b:e]))
-    else:
-        t = torch.frombuffer(bytearray(data[b:e]), dtype=types[info['dtype']]) if e > b else torch.empty(0, dtype=types[info['dtype']])
-        t = t.reshape(info['shape'])
-        values = t.flatten().tolist()
-    got[name] = {'dtype': info['dtype'], 'shape': info['shape'], 'values': values}
+  // Read ours with the independent reader, then write a file the way the reference writer lays it out.
+  const script = READ_SAFETENSORS_PY + String.raw`
+import sys
+meta, tensors = read_safetensors(sys.argv[1])
+got = {name: {'dtype': dtype, 'shape': list(t.shape), 'values': t.flatten().tolist()} for name, (dtype, t) in tensors.items()}
 
 # Torch's own file: data in another order than the header's keys, json.dumps' default spacing.
 tensors = {'b': torch.arange(6, dtype=torch.float32).reshape(2, 3) / 4, 'a': torch.tensor([-3, 9], dtype=torch.int64), 'h': torch.tensor([1.0, -2.5], dtype=torch.float16)}

@@ -1,6 +1,6 @@
 // Convolutional building blocks as modules: Conv2d, BatchNorm (1-d and 2-d), ReLU, pooling, Flatten.
-import { rand, randn, ones, zeros } from '../ops/creation.js';
-import { relu } from '../ops/elementwise.js';
+import { full, rand, randn, ones, zeros } from '../ops/creation.js';
+import { increment, relu } from '../ops/elementwise.js';
 import { reshape } from '../ops/shape.js';
 import { batchNorm } from '../ops/batchnorm.js';
 import { conv2d } from '../ops/conv.js';
@@ -47,6 +47,8 @@ export class BatchNorm extends Module {
   readonly bias: Tensor;
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
+  /** Training batches seen, int32 [] (PyTorch's int64 num_batches_tracked; it loads either). */
+  readonly numBatchesTracked: Tensor;
 
   constructor(readonly channels: number, readonly momentum = 0.1, readonly eps = 1e-5) {
     super();
@@ -54,10 +56,13 @@ export class BatchNorm extends Module {
     this.bias = this.param('bias', zeros([channels]));
     this.runningMean = this.buffer('running_mean', zeros([channels]));
     this.runningVar = this.buffer('running_var', ones([channels]));
+    this.numBatchesTracked = this.buffer('num_batches_tracked', full([], 0, 'i32'));
   }
 
   forward(x: Tensor): Tensor {
-    return batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, { training: this.training, momentum: this.momentum, eps: this.eps });
+    const y = batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, { training: this.training, momentum: this.momentum, eps: this.eps });
+    if (this.training) increment(this.numBatchesTracked);
+    return y;
   }
 }
 

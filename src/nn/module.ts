@@ -4,8 +4,11 @@
 import { assign } from '../ops/elementwise.js';
 import { formatShape, Tensor, type TypedArray } from '../tensor.js';
 
-/** A tensor's worth of state from outside: another tensor or raw values with their shape. */
-export type StateValue = Tensor | { shape: readonly number[]; data: TypedArray };
+/**
+ * A tensor's worth of state from outside: another tensor or raw values with their shape (64-bit
+ * integers too, as PyTorch writes num_batches_tracked).
+ */
+export type StateValue = Tensor | { shape: readonly number[]; data: TypedArray | BigInt64Array | BigUint64Array };
 
 export abstract class Module {
   /** Training mode (batch statistics, dropout...) or evaluation mode; see train() and eval(). */
@@ -101,7 +104,7 @@ export abstract class Module {
       const v = given.get(k);
       if (!v) continue;
       if (v instanceof Tensor) assign(t, v);
-      else t.write(v.data);
+      else t.write(v.data instanceof BigInt64Array || v.data instanceof BigUint64Array ? fromInt64(k, v.data) : v.data);
     }
   }
 
@@ -121,6 +124,16 @@ export abstract class Module {
     for (const t of this.parameters()) t.grad?.dispose();
     for (const t of this.stateDict().values()) t.dispose();
   }
+}
+
+/** 64-bit integers (PyTorch's num_batches_tracked, for one) as numbers, refusing the inexact ones. */
+function fromInt64(name: string, data: BigInt64Array | BigUint64Array): number[] {
+  return Array.from(data, (v) => {
+    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new Error(`loadStateDict: '${name}' holds ${v}, beyond the integers this engine stores exactly`);
+    }
+    return Number(v);
+  });
 }
 
 /** Applies modules in order; children are named 0, 1, ... like torch.nn.Sequential. */

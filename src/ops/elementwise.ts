@@ -88,8 +88,8 @@ function iteration(shape: readonly number[], ops: (Operand | null)[], alpha = 0,
 
 /**
  * The strided map kernel: `out` (a view into dst) = f(a view of src) over `shape`. Shape ops (permute,
- * expand, slice, concat) are this kernel with op 'copy'. Values are converted when exactly one side is
- * an integer tensor; int-to-int copies move the bits unchanged.
+ * expand, slice, concat) are this kernel with op 'copy'. Integer operands are read and written as
+ * values (exact below 2^24); int-to-int copies move the bits unchanged.
  */
 export function mapInto(op: keyof typeof UNARY, dst: Operand, src: Operand, shape: readonly number[], alpha = 0, beta = 0): void {
   const n = shape.reduce((x, y) => x * y, 1);
@@ -102,7 +102,7 @@ export function mapInto(op: keyof typeof UNARY, dst: Operand, src: Operand, shap
   e.dispatch({
     family: 'elementwise',
     entry: rawCopy ? 'copy_bits' : 'unary',
-    constants: rawCopy ? { WG, ...it.index } : { WG, OP: UNARY[op], ...it.index, A_INT: srcInt && !dstInt, OUT_INT: dstInt && !srcInt },
+    constants: rawCopy ? { WG, ...it.index } : { WG, OP: UNARY[op], ...it.index, A_INT: srcInt, OUT_INT: dstInt },
     params: it.params,
     buffers: [dst.tensor.bufferFor(op), src.tensor.bufferFor(op)],
     groups: it.groups,
@@ -377,6 +377,18 @@ export function assign(dst: Tensor, src: Tensor): void {
   if (src.dtype !== dst.dtype) throw new Error(`assign: source is ${describe(src)}, expected dtype ${dst.dtype} like the destination ${describe(dst)}`);
   if (src.bufferFor('assign') === dst.bufferFor('assign')) return;
   mapInto('copy', whole(dst), whole(src), dst.shape);
+}
+
+/**
+ * In place t <- t + by, outside the graph, for float32 and integer tensors (counters such as batch
+ * norm's num_batches_tracked). Two dispatches: WebGPU forbids reading and writing one buffer in one.
+ */
+export function increment(t: Tensor, by = 1): void {
+  assertTensor('increment', t);
+  const next = Tensor.empty(t.shape, t.dtype);
+  mapInto('affine', whole(next), whole(t), t.shape, 1, by);
+  mapInto('copy', whole(t), whole(next), t.shape);
+  next.dispose();
 }
 
 /** Writes alpha + beta * i into every element i of a float32 tensor. */

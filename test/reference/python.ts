@@ -22,3 +22,33 @@ export function runPython(script: string, args: string[] = []): string {
   if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
   return r.stdout;
 }
+
+/**
+ * Python source defining read_safetensors(path) -> (metadata, {name: torch tensor}): an independent
+ * reader of the format for the interoperability tests. Debian's torch 1.13 has neither the safetensors
+ * package nor uint32, so the header is parsed with json/struct, the data viewed with torch.frombuffer,
+ * and U32 read with struct into int64.
+ */
+export const READ_SAFETENSORS_PY = String.raw`
+import json, struct, torch
+
+def read_safetensors(path):
+    raw = open(path, 'rb').read()
+    (n,) = struct.unpack('<Q', raw[:8])
+    assert n % 8 == 0 and len(raw) >= 8 + n
+    header = json.loads(raw[8:8 + n].decode('utf-8'))
+    meta = header.pop('__metadata__', {})
+    data = raw[8 + n:]
+    types = {'F32': torch.float32, 'I32': torch.int32, 'F64': torch.float64, 'I64': torch.int64, 'F16': torch.float16}
+    out = {}
+    for name, info in header.items():
+        b, e = info['data_offsets']
+        if info['dtype'] == 'U32':
+            t = torch.tensor(struct.unpack('<%dI' % ((e - b) // 4), data[b:e]), dtype=torch.int64)
+        elif e > b:
+            t = torch.frombuffer(bytearray(data[b:e]), dtype=types[info['dtype']])
+        else:
+            t = torch.empty(0, dtype=types[info['dtype']])
+        out[name] = (info['dtype'], t.reshape(info['shape']))
+    return meta, out
+`;

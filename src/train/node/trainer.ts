@@ -255,8 +255,8 @@ async function checkpoint(path: string, model: Classifier, opt: SGD, named: [str
 /** Loads a checkpoint written by {@link checkpoint}; returns the number of epochs it had completed. */
 async function restore(path: string, model: Classifier, opt: SGD, named: [string, T.Tensor][]): Promise<number> {
   const file = await loadSafetensors(path);
-  const state = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-  for (const [name, entry] of file.tensors) state.set(name, { shape: entry.shape, data: entry.data as Float32Array });
+  const state = new Map<string, { shape: readonly number[]; data: T.TypedArray }>();
+  for (const [name, entry] of file.tensors) state.set(name, { shape: entry.shape, data: entry.data as T.TypedArray });
   const weights = new Map([...state].filter(([k]) => !k.startsWith('optimizer.')));
   model.loadStateDict(weights);
   for (const [name, p] of named) {
