@@ -59,7 +59,7 @@ export interface TrainConfig {
 
 export const DEFAULT_CONFIG: TrainConfig = {
   dataset: 'fashion-mnist', imbalance: 100, profile: 'exp', model: 'small-cnn', widths: [8, 16, 32], classifier: 'linear',
-  loss: 'ce', tau: 1, epochs: 3, batchSize: 128, lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
+  loss: 'ce', tau: 1, epochs: 6, batchSize: 128, lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
   noDecayBnBias: false, schedule: 'cosine', warmupEpochs: 1, milestones: [], gamma: 0.1, pad: 2, flip: true,
   seed: 0, out: 'runs/fashion-mnist-lt', logEvery: 20, limitPerClass: 0, testPerClass: 0,
 };
