@@ -26,6 +26,7 @@ export { accuracyReport, type AccuracyReport } from './train/metrics.js';
 // CPU side of training, platform-neutral (pure functions on bytes and arrays). The Node-only pieces that
 // read and write files live in src/node.ts, a separate entry, so that browser bundles never see `node:*`.
 export { parseIdx, imageSplit, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type IdxArray, type ImageSplit, type SplitSources } from './data/idx.js';
+export { checkLabels, concatSplits } from './data/split.js';
 export { FASHION_MNIST_CLASSES, FASHION_MNIST_FILES, type FashionMnist } from './data/fashion-mnist.js';
 export {
   longTailCounts, longTailSubset, balancedSubset, classCounts, shotSplit,

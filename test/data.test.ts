@@ -58,7 +58,7 @@ describe('IDX parsing', () => {
   it('parses images and labels and checks them against each other', () => {
     const s = tinySplit(6, 2, 5);
     const split = imageSplit(s.images, s.labels, 10);
-    expect(split).toMatchObject({ count: 6, height: 2, width: 5 });
+    expect(split).toMatchObject({ count: 6, channels: 1, height: 2, width: 5 });
     expect(Array.from(split.images)).toEqual(Array.from(s.pixels));
     expect(Array.from(split.labels)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(parseIdx(s.images).dims).toEqual([6, 2, 5]);
