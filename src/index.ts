@@ -31,6 +31,13 @@ export {
   parseCifar, cifarRecordBytes, CIFAR10_CLASSES, CIFAR10_FILES, CIFAR100_FILES, CIFAR_STANDARD_RECORDS,
   type Cifar, type CifarVariant, type Cifar100Labels, type CifarParseOptions,
 } from './data/cifar.js';
+export { crc32 } from './data/crc32.js';
+export { listZip, readZipEntry, readZip, type InflateRaw, type ZipEntry } from './data/zip.js';
+export { parseNpy, npyNumbers, type NpyArray, type NpyDType } from './data/npy.js';
+export { parseNpz } from './data/npz.js';
+export {
+  medmnistSplit, medmnistFromArrays, medmnistClassesFor, MEDMNIST_CLASSES, MEDMNIST_SPLITS, MEDMNIST_URL, type MedMnist,
+} from './data/medmnist.js';
 export { FASHION_MNIST_CLASSES, FASHION_MNIST_FILES, type FashionMnist } from './data/fashion-mnist.js';
 export {
   longTailCounts, longTailSubset, balancedSubset, classCounts, shotSplit,
