@@ -1,25 +1,17 @@
 // Dataset loaders on the CPU: CIFAR-10/100 binary files, the ZIP / .npy / .npz readers and MedMNIST, all on
 // small files written here (and, when a Python with NumPy is installed, .npz files NumPy writes). No GPU.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 as zlibCrc32, deflateRawSync, gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CIFAR10_FILES, crc32, listZip, MEDMNIST_URL, medmnistClassesFor, parseCifar, parseNpy, parseNpz, type ImageSplit,
 } from '../src/index.js';
 import { loadCifar10, loadCifar100, loadMedMnist, loadNpz, nodeInflateRaw } from '../src/node.js';
+import { useTempDirs } from './helpers.js';
 import { numpyPython, runPython } from './reference/python.js';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'wgc-loaders-'));
-  dirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs('wgc-loaders-');
 
 function writeFiles(dir: string, files: Record<string, Uint8Array>): string {
   mkdirSync(dir, { recursive: true });
