@@ -32,7 +32,7 @@ export {
   type Cifar, type CifarVariant, type Cifar100Labels, type CifarParseOptions,
 } from './data/cifar.js';
 export { crc32 } from './data/crc32.js';
-export { listZip, readZipEntry, readZip, type InflateRaw, type ZipEntry } from './data/zip.js';
+export { listZip, readZipEntry, readZip, streamInflateRaw, type InflateRaw, type ZipEntry } from './data/zip.js';
 export { parseNpy, npyNumbers, type NpyArray, type NpyDType } from './data/npy.js';
 export { parseNpz } from './data/npz.js';
 export {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { crc32 as zlibCrc32, deflateRawSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
-  CIFAR10_FILES, crc32, listZip, MEDMNIST_URL, medmnistClassesFor, parseCifar, parseNpy, parseNpz, type ImageSplit,
+  CIFAR10_FILES, crc32, listZip, MEDMNIST_URL, medmnistClassesFor, parseCifar, parseNpy, parseNpz, streamInflateRaw, type ImageSplit,
 } from '../src/index.js';
 import { loadCifar10, loadCifar100, loadMedMnist, loadNpz, nodeInflateRaw } from '../src/node.js';
 import { useTempDirs } from './helpers.js';
@@ -312,6 +312,16 @@ describe('ZIP, .npy and .npz', () => {
       expect(arrays.get('val_labels')).toMatchObject({ dtype: '<i4', shape: [2] });
       expect(arrays.get('test_images')).toMatchObject({ dtype: '|u1', shape: [2, 4, 5] });
     }
+  });
+
+  it("inflates with the web platform's DecompressionStream as well as node:zlib", async () => {
+    const bytes = zip(breastMembers());
+    const [web, node] = await Promise.all([parseNpz(bytes, 'a.npz', streamInflateRaw), parseNpz(bytes, 'a.npz', nodeInflateRaw)]);
+    for (const [name, a] of node) expect(Array.from(web.get(name)!.data), name).toEqual(Array.from(a.data));
+    const cut = zip([{ name: 'x.npy', data: u1([64], (i) => i), deflate: true }]);
+    const e = listZip(cut, 'c.zip')[0];
+    cut.fill(0xff, e.localOffset + 30 + e.name.length, e.localOffset + 30 + e.name.length + e.compressedSize);
+    await expect(parseNpz(cut, 'c.zip', streamInflateRaw)).rejects.toThrow("c.zip: ZIP member 'x.npy': cannot inflate (");
   });
 
   it('MedMNIST: grey images round-trip with labels of each dtype, classes from the file name', async () => {

@@ -170,3 +170,12 @@ export async function readZip(bytes: Uint8Array, source: string, inflate: Inflat
   }
   return out;
 }
+
+/**
+ * Raw DEFLATE with the web platform's DecompressionStream('deflate-raw'): browsers, and Node ≥ 20. In Node
+ * prefer node:zlib (nodeInflateRaw), which does not go through a stream.
+ */
+export async function streamInflateRaw(compressed: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([compressed as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
