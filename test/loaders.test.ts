@@ -387,6 +387,8 @@ describe('ZIP, .npy and .npz', () => {
     expect(() => parseNpy(badMagic, 'm.npy')).toThrow('m.npy: not a .npy file: the magic string \\x93NUMPY is missing');
     expect(() => parseNpy(npy('|u1', [2, 4, 4], data, { fortran: 'True' }), 'f.npy')).toThrow('f.npy: fortran_order is True: Fortran-ordered arrays are not supported');
     expect(() => parseNpy(npy('<f4', [2, 4], data), 'd.npy')).toThrow("d.npy: unsupported dtype '<f4' (expected |u1, <i4 or <i8)");
+    const noDescr = new TextDecoder('latin1').decode(good).replace("'descr'", "'dtype'");
+    expect(() => parseNpy(Uint8Array.from(noDescr, (ch) => ch.charCodeAt(0)), 'n.npy')).toThrow("n.npy: the .npy header has no 'descr'");
     expect(() => parseNpy(npy('>i8', [4], data), 'b.npy')).toThrow("b.npy: big-endian dtype '>i8' is not supported");
     expect(() => parseNpy(npy('|u1', [2, 4, 4], data, { extra: -1 }), 't.npy')).toThrow('t.npy: data length mismatch: shape (2, 4, 4) of |u1 needs 32 bytes, found 31 (truncated)');
     expect(() => parseNpy(npy('|u1', [2, 4, 4], data, { extra: 2 }), 't.npy')).toThrow('found 34 (trailing bytes after the data)');
@@ -426,6 +428,7 @@ describe('ZIP, .npy and .npz', () => {
     t = load(breastMembers(), 'mystery.npz');
     await expect(t.promise).rejects.toThrow(`MedMNIST ${t.path}: unknown dataset 'mystery.npz'`);
     expect((await loadMedMnist(t.path, { numClasses: 2 })).train.count).toBe(3);
+    await expect(loadMedMnist(t.path, { numClasses: 300 })).rejects.toThrow('train_labels: numClasses 300 is not 1..256');
   });
 
   it('MedMNIST: a missing file names the path and where to download it', async () => {

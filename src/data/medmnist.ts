@@ -38,6 +38,8 @@ export function medmnistClassesFor(fileName: string): number | undefined {
  * (|u1, <i4 or <i8, N or N×1, each < numClasses). Throws, naming the sources, on anything else.
  */
 export function medmnistSplit(images: NpyArray, labels: NpyArray, numClasses: number, sources: SplitSources): ImageSplit {
+  // ImageSplit holds a label in a byte.
+  if (!(Number.isInteger(numClasses) && numClasses >= 1 && numClasses <= 256)) throw new Error(`${sources.labels}: numClasses ${numClasses} is not 1..256`);
   const shape = `(${images.shape.join(', ')})`;
   if (images.dtype !== '|u1') throw new Error(`${sources.images}: images must be unsigned bytes (|u1), found ${images.dtype}`);
   if (images.shape.length !== 3 && images.shape.length !== 4) throw new Error(`${sources.images}: images of shape ${shape}: expected (N, H, W) or (N, H, W, C)`);

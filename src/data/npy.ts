@@ -96,6 +96,7 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   const header = parsePyLiteral(text, source);
   if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new Error(`${source}: the .npy header is not a dict: ${text.trim()}`);
   const { descr, fortran_order: fortran, shape } = header;
+  if (descr === undefined) throw new Error(`${source}: the .npy header has no 'descr': ${text.trim()}`);
   if (typeof descr !== 'string') throw new Error(`${source}: unsupported dtype ${JSON.stringify(descr)} (structured arrays are not supported; expected |u1, <i4 or <i8)`);
   if (fortran !== false) {
     throw new Error(fortran === true
