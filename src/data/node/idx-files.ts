@@ -37,9 +37,6 @@ export async function findDataFile(dir: string, base: string, hint: string): Pro
   throw new Error(`${where}. ${hint}`);
 }
 
-/** The former name of {@link findDataFile}, from when only IDX files were read. */
-export const findIdxFile = findDataFile;
-
 /** Reads and checks one split from the IDX files `<dir>/<names.images>[.gz]` and `<dir>/<names.labels>[.gz]`. */
 export async function loadImageSplit(dir: string, names: { images: string; labels: string }, numClasses: number, hint: string): Promise<ImageSplit> {
   const imagesPath = await findDataFile(dir, names.images, hint);
