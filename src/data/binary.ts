@@ -43,7 +43,7 @@ export interface BinarySubset extends Subset {
  * The label counts [n_0, n_1] of a binary subset of `total` samples: the minority gets
  * m = ⌊total · minorityShare⌋ and the majority total − m, so the total is exact whatever the share.
  * The product is rounded to 12 significant digits before the floor, so that a decimal share is not
- * floored one below its value by binary floating point (1000 · 0.29 is 289.99999999999994 in doubles).
+ * floored one below its value by binary floating point (100 · 0.29 is 28.999999999999996 in doubles).
  */
 export function binaryCounts(total: number, minorityShare: number, minority: 0 | 1 = 1): [number, number] {
   if (!Number.isInteger(total) || total < 2) throw new Error(`binaryCounts: total must be an integer ≥ 2, got ${total}`);
