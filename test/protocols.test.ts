@@ -1,12 +1,17 @@
 // Imbalance protocols on the real Fashion-MNIST labels (long-tailed, binary and probe subsets), the
 // samplers, and the prefetching epoch iterator (with a fake upload, then with GPU tensors).
-import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import {
   batches, binaryCounts, binarySubset, classCounts, longTailCounts, longTailSubset, prefetch, probePerClass, probeSubset,
   sampleBatches, samplerBatchCount, type SamplerOptions,
 } from '../src/index.js';
 import { FASHION_MNIST_DEFAULT_DIR, loadFashionMnist } from '../src/node.js';
+import { loadSafetensors } from '../src/io/node/safetensors.js';
+import { DEFAULT_CONFIG, train as trainRun, type TrainConfig } from '../src/train/node/trainer.js';
 
 let train: Uint8Array; // the 60 000 Fashion-MNIST training labels, 6000 per class
 beforeAll(async () => {
@@ -342,4 +347,29 @@ describe('prefetch', () => {
       expect(e.memory().liveTensors).toBe(before);
     });
   });
+});
+
+describe('trainer --sampler', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wgc-protocols-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const tiny = (out: string, over: Partial<TrainConfig> = {}): TrainConfig => ({
+    ...DEFAULT_CONFIG, widths: [4, 4, 4], epochs: 2, warmupEpochs: 0, batchSize: 32, limitPerClass: 20, testPerClass: 10,
+    logEvery: 100, imbalance: 10, sampler: 'every-class', out: join(dir, out), ...over,
+  });
+  const quiet = { log: () => {} };
+
+  it('an every-class run resumed after epoch 1 reproduces the uninterrupted run exactly', async () => {
+    const whole = await trainRun(tiny('whole'), quiet);
+    expect(whole.steps).toBe(2 * Math.floor(sum(whole.trainCounts) / 32));
+    await trainRun(tiny('split', { epochs: 1 }), quiet);
+    const resumed = await trainRun(tiny('split'), { ...quiet, resume: true });
+    expect(resumed.final).toEqual(whole.final);
+    const [a, b] = await Promise.all(['whole', 'split'].map((d) => loadSafetensors(join(dir, d, 'checkpoint.safetensors'))));
+    for (const [name, t] of a.tensors) expect(Array.from(b.tensors.get(name)!.data as Float32Array), name).toEqual(Array.from(t.data as Float32Array));
+    // Another sampler gives other weights from the same seed.
+    await trainRun(tiny('balanced', { sampler: 'class-balanced' }), quiet);
+    const c = await loadSafetensors(join(dir, 'balanced', 'checkpoint.safetensors'));
+    const weight = (f: typeof c) => Array.from(f.tensors.get('fc.weight')!.data as Float32Array);
+    expect(weight(c)).not.toEqual(weight(a));
+  }, 300_000);
 });
