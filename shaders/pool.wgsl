@@ -103,18 +103,49 @@ fn outputs_of(h: i32, w: i32) -> Range {
                ceil_div(w + p.px - p.kx + 1, p.sx), min((w + p.px) / p.sx, p.wo - 1));
 }
 
+// Output o's window, and where its plane starts in the input.
+struct OutputSite {
+  win: Window,
+  base: u32,
+}
+
+fn output_site(o: u32) -> OutputSite {
+  let per_plane = u32(p.ho * p.wo);
+  let at = i32(o % per_plane);
+  return OutputSite(window(at / p.wo, at % p.wo), (o / per_plane) * u32(p.h * p.w));
+}
+
+// Input i's position in its plane, the outputs whose windows hold it, and where its plane starts in the
+// output.
+struct InputSite {
+  at: i32,
+  r: Range,
+  base: u32,
+}
+
+fn input_site(i: u32) -> InputSite {
+  let per_plane = u32(p.h * p.w);
+  let at = i32(i % per_plane);
+  return InputSite(at, outputs_of(at / p.w, at % p.w), (i / per_plane) * u32(p.ho * p.wo));
+}
+
+fn outputs_end() -> u32 {
+  return p.planes * u32(p.ho * p.wo);
+}
+
+fn inputs_end() -> u32 {
+  return p.planes * u32(p.h * p.w);
+}
+
 @compute @workgroup_size(WG)
 fn max_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let o = flat_index(gid, nwg);
-  let per_plane = u32(p.ho * p.wo);
-  if (o >= p.planes * per_plane) {
+  if (o >= outputs_end()) {
     return;
   }
-  let plane = o / per_plane;
-  let oy = i32(o % per_plane) / p.wo;
-  let ox = i32(o % per_plane) % p.wo;
-  let win = window(oy, ox);
-  let base = plane * u32(p.h * p.w);
+  let site = output_site(o);
+  let win = site.win;
+  let base = site.base;
   var best = neg_inf();
   var best_at = win.y0 * p.w + win.x0;
   for (var yy = win.y0; yy < win.y1; yy++) {
@@ -134,19 +165,17 @@ fn max_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 @compute @workgroup_size(WG)
 fn max_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_index(gid, nwg);
-  let per_plane = u32(p.h * p.w);
-  if (i >= p.planes * per_plane) {
+  if (i >= inputs_end()) {
     return;
   }
-  let plane = i / per_plane;
-  let at = i32(i % per_plane);
-  let r = outputs_of(at / p.w, at % p.w);
-  let base = plane * u32(p.ho * p.wo);
+  let site = input_site(i);
+  let r = site.r;
+  let base = site.base;
   var s = 0.0;
   for (var oy = r.oy0; oy <= r.oy1; oy++) {
     for (var ox = r.ox0; ox <= r.ox1; ox++) {
       let o = base + u32(oy * p.wo + ox);
-      if (argmax[o] == at) {
+      if (argmax[o] == site.at) {
         s += src[o];
       }
     }
@@ -157,13 +186,12 @@ fn max_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 @compute @workgroup_size(WG)
 fn max_backward_tiled(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let o = flat_index(gid, nwg);
-  let per_plane = u32(p.ho * p.wo);
-  if (o >= p.planes * per_plane) {
+  if (o >= outputs_end()) {
     return;
   }
-  let plane = o / per_plane;
-  let win = window(i32(o % per_plane) / p.wo, i32(o % per_plane) % p.wo);
-  let base = plane * u32(p.h * p.w);
+  let site = output_site(o);
+  let win = site.win;
+  let base = site.base;
   let at = argmax[o];
   let grad = src[o];
   for (var yy = win.y0; yy < win.y1; yy++) {
@@ -177,13 +205,12 @@ fn max_backward_tiled(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
 @compute @workgroup_size(WG)
 fn avg_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let o = flat_index(gid, nwg);
-  let per_plane = u32(p.ho * p.wo);
-  if (o >= p.planes * per_plane) {
+  if (o >= outputs_end()) {
     return;
   }
-  let plane = o / per_plane;
-  let win = window(i32(o % per_plane) / p.wo, i32(o % per_plane) % p.wo);
-  let base = plane * u32(p.h * p.w);
+  let site = output_site(o);
+  let win = site.win;
+  let base = site.base;
   var s = 0.0;
   for (var yy = win.y0; yy < win.y1; yy++) {
     for (var xx = win.x0; xx < win.x1; xx++) {
@@ -196,14 +223,12 @@ fn avg_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 @compute @workgroup_size(WG)
 fn avg_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_index(gid, nwg);
-  let per_plane = u32(p.h * p.w);
-  if (i >= p.planes * per_plane) {
+  if (i >= inputs_end()) {
     return;
   }
-  let plane = i / per_plane;
-  let at = i32(i % per_plane);
-  let r = outputs_of(at / p.w, at % p.w);
-  let base = plane * u32(p.ho * p.wo);
+  let site = input_site(i);
+  let r = site.r;
+  let base = site.base;
   var s = 0.0;
   for (var oy = r.oy0; oy <= r.oy1; oy++) {
     for (var ox = r.ox0; ox <= r.ox1; ox++) {

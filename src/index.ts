@@ -26,6 +26,18 @@ export { accuracyReport, type AccuracyReport } from './train/metrics.js';
 // CPU side of training, platform-neutral (pure functions on bytes and arrays). The Node-only pieces that
 // read and write files live in src/node.ts, a separate entry, so that browser bundles never see `node:*`.
 export { parseIdx, imageSplit, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type IdxArray, type ImageSplit, type SplitSources } from './data/idx.js';
+export { checkLabels, concatSplits } from './data/split.js';
+export {
+  parseCifar, cifarRecordBytes, CIFAR10_CLASSES, CIFAR10_FILES, CIFAR100_FILES, CIFAR_STANDARD_RECORDS,
+  type Cifar, type CifarVariant, type Cifar100Labels, type CifarParseOptions,
+} from './data/cifar.js';
+export { crc32 } from './data/crc32.js';
+export { listZip, readZipEntry, readZip, streamInflateRaw, type InflateRaw, type ZipEntry } from './data/zip.js';
+export { parseNpy, npyNumbers, type NpyArray, type NpyDType } from './data/npy.js';
+export { parseNpz } from './data/npz.js';
+export {
+  medmnistSplit, medmnistFromArrays, medmnistClassesFor, MEDMNIST_CLASSES, MEDMNIST_SPLITS, MEDMNIST_URL, type MedMnist,
+} from './data/medmnist.js';
 export { FASHION_MNIST_CLASSES, FASHION_MNIST_FILES, type FashionMnist } from './data/fashion-mnist.js';
 export {
   longTailCounts, longTailSubset, balancedSubset, probeSubset, probePerClass, classCounts, shotSplit,

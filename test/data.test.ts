@@ -1,15 +1,15 @@
 // Data pipeline on the CPU: IDX parsing and loading (small files written here, and the real Fashion-MNIST),
 // long-tailed and balanced subsets, shot splits, and seeded mini-batches. No GPU.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   balancedSubset, batchCount, batches, classCounts, epochOrder, FASHION_MNIST_FILES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC,
   imageSplit, longTailCounts, longTailSubset, parseIdx, shotSplit,
 } from '../src/index.js';
 import { FASHION_MNIST_DEFAULT_DIR, loadFashionMnist } from '../src/node.js';
+import { useTempDirs } from './helpers.js';
 
 /** An IDX file of unsigned bytes: magic, big-endian dimensions, data. */
 function idx(magic: number, dims: number[], data: ArrayLike<number>): Uint8Array {
@@ -28,15 +28,7 @@ function tinySplit(count: number, h: number, w: number, classes = 10) {
   return { images: idx(IDX_IMAGES_MAGIC, [count, h, w], pixels), labels: idx(IDX_LABELS_MAGIC, [count], labels), pixels, labelData: labels };
 }
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'wgc-data-'));
-  dirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs('wgc-data-');
 
 /** A Fashion-MNIST-shaped directory: train gzipped, test raw, unless `files` overrides a file's bytes. */
 function writeDataset(files: Partial<Record<string, Uint8Array>> = {}): string {
@@ -58,7 +50,7 @@ describe('IDX parsing', () => {
   it('parses images and labels and checks them against each other', () => {
     const s = tinySplit(6, 2, 5);
     const split = imageSplit(s.images, s.labels, 10);
-    expect(split).toMatchObject({ count: 6, height: 2, width: 5 });
+    expect(split).toMatchObject({ count: 6, channels: 1, height: 2, width: 5 });
     expect(Array.from(split.images)).toEqual(Array.from(s.pixels));
     expect(Array.from(split.labels)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(parseIdx(s.images).dims).toEqual([6, 2, 5]);

@@ -1,5 +1,8 @@
-// Helpers shared by the test files: cooperative-width blocks, rejection before GPU work, and normally
-// distributed inputs.
+// Helpers shared by the test files: cooperative-width blocks, rejection before GPU work, normally
+// distributed inputs, and temporary directories.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeEach, expect } from 'vitest';
 import * as T from '../src/index.js';
 import { arr, size, type Arr } from './reference/ops.js';
@@ -41,4 +44,17 @@ export function normalArr(shape: number[], next: () => number, mean = 0, std = 1
     return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
   });
   return arr(shape, data);
+}
+
+/** A maker of fresh temporary directories named `<prefix>…`, all removed after the enclosing file or block. */
+export function useTempDirs(prefix: string): () => string {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  return () => {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(d);
+    return d;
+  };
 }

@@ -1,24 +1,16 @@
 // safetensors: round trips, the bytes of the format, refusal of corrupt files, atomic writes, PyTorch
 // reading our files (and we theirs), and engine tensors through a checkpoint (the only part on the GPU).
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as T from '../src/index.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type SafetensorsInput } from '../src/index.js';
 import { loadSafetensors, saveSafetensors, writeFileAtomic } from '../src/node.js';
+import { useTempDirs } from './helpers.js';
 import { READ_SAFETENSORS_PY, runPython, torchPython } from './reference/python.js';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'wgc-st-'));
-  dirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs('wgc-st-');
 
 const sample = (): Map<string, SafetensorsInput> =>
   new Map<string, SafetensorsInput>([

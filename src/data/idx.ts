@@ -2,6 +2,7 @@
 // 0x00 0x00 <element type> <number of dimensions>, one big-endian uint32 per dimension, then the elements
 // in row-major order. Pure functions on bytes, so browsers (which fetch and decompress the files their own
 // way) use the same parser as the Node loader in ./node/.
+import { checkLabels } from './split.js';
 
 /** Magic number of an IDX file of unsigned bytes with 3 dimensions: images [count, height, width]. */
 export const IDX_IMAGES_MAGIC = 0x00000803;
@@ -51,13 +52,18 @@ export function parseIdx(bytes: Uint8Array, source = 'IDX data', expectedMagic?:
   return { dims, data: bytes.subarray(headerBytes) };
 }
 
-/** Images and labels of one split of a dataset, as stored: pixels 0..255 row-major, one label byte each. */
+/**
+ * Images and labels of one split of a dataset, as every loader returns them (IDX, CIFAR, MedMNIST): pixels
+ * 0..255 in NCHW order, one label byte each.
+ */
 export interface ImageSplit {
-  /** count × height × width pixel bytes, row-major. */
+  /** count × channels × height × width pixel bytes, row-major (NCHW: one plane per channel). */
   images: Uint8Array;
   /** One class index per image, each < the dataset's number of classes. */
   labels: Uint8Array;
   count: number;
+  /** 1 for grey-scale (IDX), 3 for RGB planes R, G, B. */
+  channels: number;
   height: number;
   width: number;
 }
@@ -79,10 +85,6 @@ export function imageSplit(imagesBytes: Uint8Array, labelsBytes: Uint8Array, num
   if (labels.dims[0] !== count) {
     throw new Error(`${sources.labels}: count mismatch: ${labels.dims[0]} labels for ${count} images in ${sources.images}`);
   }
-  for (let i = 0; i < count; i++) {
-    if (labels.data[i] >= numClasses) {
-      throw new Error(`${sources.labels}: label ${labels.data[i]} of item ${i} is out of range (expected 0..${numClasses - 1})`);
-    }
-  }
-  return { images: images.data, labels: labels.data, count, height, width };
+  checkLabels(labels.data, numClasses, sources.labels);
+  return { images: images.data, labels: labels.data, count, channels: 1, height, width };
 }

@@ -1,4 +1,4 @@
-// Node-only: reading IDX files from disk, gzipped or raw. Parsing stays in ../idx.ts.
+// Node-only: reading dataset files from disk, gzipped or raw, and the IDX splits. Parsing stays in ../idx.ts.
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,7 +9,8 @@ import { imageSplit, type ImageSplit } from '../idx.js';
 // quarter of a second on the 26 MB training images, which Dawn does not tolerate while it has work queued.
 const gunzipAsync = promisify(gunzip);
 
-const exists = (path: string) => access(path).then(() => true, () => false);
+/** Whether `path` exists (any kind of file). */
+export const pathExists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
 
 /** The bytes of a file, gunzipped when it starts with the gzip signature (whatever its name). */
 export async function readMaybeGzip(path: string): Promise<Uint8Array> {
@@ -25,21 +26,24 @@ export async function readMaybeGzip(path: string): Promise<Uint8Array> {
 
 /**
  * Finds `<dir>/<base>.gz` or `<dir>/<base>` (in this order). Throws when neither exists, naming the
- * directory and both names; `hint` (e.g. what to install) ends the message.
+ * directory and both names; `hint` (e.g. what to install or download) ends the message.
  */
-export async function findIdxFile(dir: string, base: string, hint: string): Promise<string> {
+export async function findDataFile(dir: string, base: string, hint: string): Promise<string> {
   for (const name of [`${base}.gz`, base]) {
     const path = join(dir, name);
-    if (await exists(path)) return path;
+    if (await pathExists(path)) return path;
   }
-  const where = (await exists(dir)) ? `${dir} has neither ${base}.gz nor ${base}` : `directory ${dir} does not exist (looking for ${base}.gz or ${base})`;
+  const where = (await pathExists(dir)) ? `${dir} has neither ${base}.gz nor ${base}` : `directory ${dir} does not exist (looking for ${base}.gz or ${base})`;
   throw new Error(`${where}. ${hint}`);
 }
 
+/** The former name of {@link findDataFile}, from when only IDX files were read. */
+export const findIdxFile = findDataFile;
+
 /** Reads and checks one split from the IDX files `<dir>/<names.images>[.gz]` and `<dir>/<names.labels>[.gz]`. */
 export async function loadImageSplit(dir: string, names: { images: string; labels: string }, numClasses: number, hint: string): Promise<ImageSplit> {
-  const imagesPath = await findIdxFile(dir, names.images, hint);
-  const labelsPath = await findIdxFile(dir, names.labels, hint);
+  const imagesPath = await findDataFile(dir, names.images, hint);
+  const labelsPath = await findDataFile(dir, names.labels, hint);
   const [images, labels] = await Promise.all([readMaybeGzip(imagesPath), readMaybeGzip(labelsPath)]);
   return imageSplit(images, labels, numClasses, { images: imagesPath, labels: labelsPath });
 }

@@ -8,6 +8,7 @@ import { makeBatch, cropFlipPlan, gatherPlan, type Normalization } from '../../d
 import { sampleBatches, samplerBatchCount, type SamplerKind } from '../../data/samplers.js';
 import { longTailSubset, classCounts, type ImbalanceProfile } from '../../data/longtail.js';
 import { Rng, STREAM } from '../../data/random.js';
+import type { ImageSplit } from '../../data/idx.js';
 import { loadFashionMnist } from '../../data/node/fashion-mnist.js';
 import { readTensorEntries } from '../../io/tensors.js';
 import { loadSafetensors, saveSafetensors } from '../../io/node/safetensors.js';
@@ -61,7 +62,7 @@ export interface TrainConfig {
 
 export const DEFAULT_CONFIG: TrainConfig = {
   dataset: 'fashion-mnist', imbalance: 100, profile: 'exp', model: 'small-cnn', widths: [8, 16, 32], classifier: 'linear',
-  loss: 'ce', tau: 1, epochs: 3, batchSize: 128, sampler: 'shuffled', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
+  loss: 'ce', tau: 1, epochs: 6, batchSize: 128, sampler: 'shuffled', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
   noDecayBnBias: false, schedule: 'cosine', warmupEpochs: 1, milestones: [], gamma: 0.1, pad: 2, flip: true,
   seed: 0, out: 'runs/fashion-mnist-lt', logEvery: 20, limitPerClass: 0, testPerClass: 0,
 };
@@ -89,16 +90,17 @@ function buildModel(cfg: TrainConfig, classes: number, channels: number, size: n
   throw new Error(`train: unknown model '${cfg.model}' (small-cnn, resnet32 or any resnet<6n+2>)`);
 }
 
-/** Images [count, 1, H, W] as f32 in [0, 1] on the device. */
-function uploadImages(pixels: Uint8Array, count: number, height: number, width: number, keep: Int32Array | null): T.Tensor {
+/** Images [count, C, H, W] of `split` (all, or those in `keep`) as f32 in [0, 1] on the device. */
+function uploadImages(split: ImageSplit, keep: Int32Array | null): T.Tensor {
+  const { images: pixels, count, channels, height, width } = split;
   const n = keep ? keep.length : count;
-  const plane = height * width;
-  const data = new Float32Array(n * plane);
+  const image = channels * height * width;
+  const data = new Float32Array(n * image);
   for (let i = 0; i < n; i++) {
     const src = keep ? keep[i] : i;
-    for (let j = 0; j < plane; j++) data[i * plane + j] = pixels[src * plane + j] / 255;
+    for (let j = 0; j < image; j++) data[i * image + j] = pixels[src * image + j] / 255;
   }
-  return T.tensor(data, [n, 1, height, width]).keep();
+  return T.tensor(data, [n, channels, height, width]).keep();
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -136,9 +138,9 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
   const testLabels = testIdx ? Int32Array.from(testIdx, (i) => data.test.labels[i]) : Int32Array.from(data.test.labels);
   log(`[train] ${cfg.dataset}-LT IF ${cfg.imbalance} (${cfg.profile}): ${trainLabels.length} training images, per class [${trainCounts.join(', ')}]; ${testLabels.length} test images`);
 
-  const { height, width } = data.train;
-  const trainImages = uploadImages(data.train.images, data.train.count, height, width, trainIdx);
-  const testImages = uploadImages(data.test.images, data.test.count, height, width, testIdx);
+  const { height } = data.train;
+  const trainImages = uploadImages(data.train, trainIdx);
+  const testImages = uploadImages(data.test, testIdx);
 
   T.manualSeed(cfg.seed);
   const model = buildModel(cfg, classes, 1, height);
