@@ -40,10 +40,13 @@ export {
 } from './data/medmnist.js';
 export { FASHION_MNIST_CLASSES, FASHION_MNIST_FILES, type FashionMnist } from './data/fashion-mnist.js';
 export {
-  longTailCounts, longTailSubset, balancedSubset, classCounts, shotSplit,
-  type ImbalanceProfile, type LongTailOptions, type Subset, type ShotSplit,
+  longTailCounts, longTailSubset, balancedSubset, probeSubset, probePerClass, classCounts, shotSplit,
+  type ImbalanceProfile, type LongTailOptions, type ProbeOptions, type Subset, type ShotSplit,
 } from './data/longtail.js';
+export { binarySubset, binaryCounts, type BinaryOptions, type BinarySubset, type GroupDraw } from './data/binary.js';
 export { batches, epochOrder, batchCount, type BatchOptions } from './data/batches.js';
+export { sampleBatches, samplerBatchCount, SAMPLER_KINDS, type SamplerKind, type SamplerOptions } from './data/samplers.js';
+export { prefetch, type PrefetchOptions } from './data/prefetch.js';
 export {
   encodeSafetensors, decodeSafetensors, namedEntries, CheckpointError,
   type SafetensorsDType, type SafetensorsArray, type SafetensorsTensor, type SafetensorsInput, type SafetensorsFile, type Named,

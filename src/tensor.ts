@@ -182,7 +182,7 @@ export function toTyped(data: ArrayLike<number>, dtype: DType): TypedArray {
 }
 
 /** Every tensor inside a value returned from a scope (arrays and plain objects are searched). */
-function tensorsIn(value: unknown, found: Set<Tensor>): Set<Tensor> {
+export function tensorsIn(value: unknown, found: Set<Tensor> = new Set()): Set<Tensor> {
   if (value instanceof Tensor) found.add(value);
   else if (Array.isArray(value)) for (const v of value) tensorsIn(v, found);
   else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {

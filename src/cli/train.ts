@@ -3,6 +3,7 @@
 // Prints progress lines, per-epoch evaluation, and as its last line one JSON summary; writes
 // <out>/log.jsonl and <out>/checkpoint.safetensors. --resume continues the run found in <out>.
 import { parseArgs } from 'node:util';
+import { SAMPLER_KINDS } from '../data/samplers.js';
 import { DEFAULT_CONFIG, train, type TrainConfig } from '../train/node/trainer.js';
 
 const HELP = `Usage: npm run train -- [options]
@@ -13,6 +14,8 @@ const HELP = `Usage: npm run train -- [options]
   --classifier linear|cosine    classifier head (cosine: BCL's normalised one, s = 30)
   --loss ce|la|bs               cross-entropy, logit-adjusted CE (--tau), balanced softmax
   --epochs N --batch-size B --lr X --momentum M --nesterov --weight-decay W --no-decay-bn-bias
+  --sampler KIND                shuffled (default; every image once an epoch), class-balanced (each class
+                                equally likely) or every-class (each batch holds every class at least once)
   --schedule cosine|step        --warmup-epochs W --milestones 160,180 --gamma G
   --pad P --no-flip             augmentation: pad-and-random-crop by P pixels, horizontal flips
   --seed S --out DIR --resume   reproducibility, output folder, continue the run in DIR
@@ -24,7 +27,7 @@ const { values } = parseArgs({
     help: { type: 'boolean' },
     dataset: { type: 'string' }, 'data-dir': { type: 'string' }, imbalance: { type: 'string' }, profile: { type: 'string' },
     model: { type: 'string' }, widths: { type: 'string' }, classifier: { type: 'string' }, loss: { type: 'string' }, tau: { type: 'string' },
-    epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
+    epochs: { type: 'string' }, 'batch-size': { type: 'string' }, sampler: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
     nesterov: { type: 'boolean' }, 'weight-decay': { type: 'string' }, 'no-decay-bn-bias': { type: 'boolean' },
     schedule: { type: 'string' }, 'warmup-epochs': { type: 'string' }, milestones: { type: 'string' }, gamma: { type: 'string' },
     pad: { type: 'string' }, 'no-flip': { type: 'boolean' }, seed: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
@@ -62,6 +65,7 @@ const cfg: TrainConfig = {
   tau: num('tau', values.tau, d.tau),
   epochs: num('epochs', values.epochs, d.epochs, true),
   batchSize: num('batch-size', values['batch-size'], d.batchSize, true),
+  sampler: oneOf('sampler', values.sampler, SAMPLER_KINDS, d.sampler),
   lr: num('lr', values.lr, d.lr),
   momentum: num('momentum', values.momentum, d.momentum),
   nesterov: values.nesterov ?? d.nesterov,

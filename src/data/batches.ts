@@ -1,9 +1,6 @@
 // Mini-batches of sample indices. The order of epoch e depends only on (seed, e), never on what ran
 // before, so a run resumed from a checkpoint at epoch e sees exactly the batches it would have seen.
-import { checkSeed, Rng } from './random.js';
-
-/** Stream tag of epoch orders, distinct from the tags of the subset choices in longtail.ts. */
-const EPOCH_STREAM = 3;
+import { checkSeed, Rng, STREAM } from './random.js';
 
 /** Options of {@link batches}. */
 export interface BatchOptions {
@@ -17,7 +14,7 @@ export interface BatchOptions {
 }
 
 /** A copy of `indices` as an Int32Array, refusing what Int32Array.from would silently wrap or truncate. */
-function indexArray(indices: ArrayLike<number>, what: string): Int32Array {
+export function indexArray(indices: ArrayLike<number>, what: string): Int32Array {
   const out = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const v = indices[i];
@@ -31,7 +28,7 @@ function indexArray(indices: ArrayLike<number>, what: string): Int32Array {
 export function epochOrder(indices: ArrayLike<number>, seed: number, epoch = 0): Int32Array {
   checkSeed(seed, 'epochOrder');
   if (!Number.isInteger(epoch) || epoch < 0) throw new Error(`epochOrder: epoch must be a non-negative integer, got ${epoch}`);
-  return new Rng(seed, EPOCH_STREAM, epoch).shuffle(indexArray(indices, 'epochOrder'));
+  return new Rng(seed, STREAM.epochOrder, epoch).shuffle(indexArray(indices, 'epochOrder'));
 }
 
 /** How many batches {@link batches} yields for `n` samples. */

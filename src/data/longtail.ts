@@ -1,7 +1,7 @@
 // Long-tailed subsets of a balanced dataset, as in the long-tailed recognition literature (CIFAR-10/100-LT
 // of Cao et al. 2019, LDAM-DRW; reused by BCL, Zhu et al. 2022), a balanced evaluation subset, and the
 // many/medium/few-shot class split the papers report accuracy on.
-import { checkSeed, Rng } from './random.js';
+import { checkSeed, Rng, STREAM } from './random.js';
 
 /**
  * How the per-class counts fall from the head class 0 to the tail class C − 1:
@@ -9,10 +9,6 @@ import { checkSeed, Rng } from './random.js';
  * - `step`: the first ⌊C/2⌋ classes keep n_max, the others get ⌊n_max / IF⌋.
  */
 export type ImbalanceProfile = 'exp' | 'step';
-
-/** Stream tags, so that a long-tail choice and a balanced choice with the same seed are unrelated draws. */
-const LONG_TAIL_STREAM = 1;
-const BALANCED_STREAM = 2;
 
 /**
  * Per-class sample counts of a long-tailed subset: class c gets n_c (see {@link ImbalanceProfile}), with
@@ -51,7 +47,7 @@ export interface Subset {
 }
 
 /** The indices of each class's samples, in dataset order; throws, naming `what`, on a label out of range. */
-function groupByClass(labels: ArrayLike<number>, numClasses: number, what: string): number[][] {
+export function groupByClass(labels: ArrayLike<number>, numClasses: number, what: string): number[][] {
   const byClass: number[][] = Array.from({ length: numClasses }, () => []);
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i];
@@ -65,11 +61,12 @@ function groupByClass(labels: ArrayLike<number>, numClasses: number, what: strin
  * Picks `want[c]` samples of each class c at random (seeded): each class's indices are shuffled by their
  * own stream of the seed and the first `want[c]` are kept. So the choice of one class does not depend on
  * the counts of the others, and with the same seed a smaller count picks a subset of a larger one's picks.
+ * `byClass` is shuffled in place; `unit` names its entries in the error (class, group).
  */
-function pick(byClass: number[][], want: readonly number[], seed: number, tag: number, what: string): Subset {
+export function pick(byClass: number[][], want: readonly number[], seed: number, tag: number, what: string, unit = 'class'): Subset {
   const chosen: number[] = [];
   for (let c = 0; c < want.length; c++) {
-    if (byClass[c].length < want[c]) throw new Error(`${what}: class ${c} has ${byClass[c].length} samples, ${want[c]} are needed`);
+    if (byClass[c].length < want[c]) throw new Error(`${what}: ${unit} ${c} has ${byClass[c].length} samples, ${want[c]} are needed`);
     const order = new Rng(seed, tag, c).shuffle(byClass[c]);
     for (let k = 0; k < want[c]; k++) chosen.push(order[k]);
   }
@@ -100,7 +97,7 @@ export function longTailSubset(labels: ArrayLike<number>, opts: LongTailOptions)
   const byClass = groupByClass(labels, opts.numClasses, 'longTailSubset');
   const nMax = opts.nMax ?? Math.min(...byClass.map((g) => g.length));
   const want = longTailCounts(nMax, opts.numClasses, opts.imbalanceFactor, opts.profile);
-  return pick(byClass, want, opts.seed, LONG_TAIL_STREAM, 'longTailSubset');
+  return pick(byClass, want, opts.seed, STREAM.longTail, 'longTailSubset');
 }
 
 /**
@@ -111,7 +108,45 @@ export function balancedSubset(labels: ArrayLike<number>, perClass: number, opts
   checkSeed(opts.seed, 'balancedSubset');
   if (!Number.isInteger(perClass) || perClass < 0) throw new Error(`balancedSubset: perClass must be a non-negative integer, got ${perClass}`);
   const byClass = groupByClass(labels, opts.numClasses, 'balancedSubset');
-  return pick(byClass, new Array<number>(opts.numClasses).fill(perClass), opts.seed, BALANCED_STREAM, 'balancedSubset');
+  return pick(byClass, new Array<number>(opts.numClasses).fill(perClass), opts.seed, STREAM.balanced, 'balancedSubset');
+}
+
+/**
+ * Samples per class of the balanced probe subset of `n` training samples in `numClasses` classes:
+ * max(1, ⌊⌊fraction · n⌋ / numClasses⌋). The subset holds `fraction` of the training data, rounded down
+ * to a multiple of the number of classes, and never less than one sample of each class.
+ */
+export function probePerClass(n: number, numClasses: number, fraction: number): number {
+  if (!(fraction > 0 && fraction <= 1)) throw new Error(`probePerClass: fraction must be in (0, 1], got ${fraction}`);
+  if (!Number.isInteger(numClasses) || numClasses < 1) throw new Error(`probePerClass: numClasses must be a positive integer, got ${numClasses}`);
+  return Math.max(1, Math.floor(Math.floor(fraction * n) / numClasses));
+}
+
+/** Options of {@link probeSubset}. */
+export interface ProbeOptions {
+  numClasses: number;
+  /** Seed of the choice, an integer in [0, 2^32). */
+  seed: number;
+  /** Share of the training data the probe subset holds; default 0.01 (1 %). */
+  fraction?: number;
+}
+
+/**
+ * The class-balanced subset a linear probe is fitted on after pre-training, as in the Two-Classes paper
+ * ("we fine-tune a linear layer using a balanced subset comprising 1% of the training data"): each class
+ * gets {@link probePerClass}(n, C, fraction) samples, n = `labels.length`, chosen at random with `seed`.
+ * This is the rule of the paper's released code, where 1 % of the (imbalanced) training set is split
+ * evenly among the classes. So the subset stays balanced even when the minority has few samples; throws
+ * if a class has fewer than the per-class count.
+ *
+ * `labels` are those of the training set itself and the indices returned point into it: for a subset of
+ * a dataset, pass its labels in its order and map back with `subset.indices[i]`.
+ */
+export function probeSubset(labels: ArrayLike<number>, opts: ProbeOptions): Subset {
+  checkSeed(opts.seed, 'probeSubset');
+  const byClass = groupByClass(labels, opts.numClasses, 'probeSubset');
+  const perClass = probePerClass(labels.length, opts.numClasses, opts.fraction ?? 0.01);
+  return pick(byClass, new Array<number>(opts.numClasses).fill(perClass), opts.seed, STREAM.probe, 'probeSubset');
 }
 
 /** Class indices grouped by how many training samples each class has. */

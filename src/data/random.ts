@@ -1,6 +1,22 @@
 // A small seeded PRNG for CPU-side data choices (subsets, shuffles). Data selection must be reproducible
 // from a seed alone, independently of the GPU's Philox stream and of Math.random.
 
+/**
+ * Stream tags of the data pipeline, one per kind of draw, so that two choices made with the same seed
+ * are unrelated draws. Never renumber one: a run resumed from a checkpoint depends on them.
+ */
+export const STREAM = {
+  longTail: 1,
+  balanced: 2,
+  epochOrder: 3,
+  binary: 4,
+  probe: 5,
+  classBalanced: 6,
+  /** Crop and flip draws of the trainer. */
+  augment: 7,
+  everyClass: 8,
+} as const;
+
 /** Checks that a seed is a 32-bit unsigned integer, so that distinct seeds never alias silently. */
 export function checkSeed(seed: number, what: string): void {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {

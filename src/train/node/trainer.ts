@@ -5,9 +5,9 @@ import { mkdir, appendFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as T from '../../index.js';
 import { makeBatch, cropFlipPlan, gatherPlan, type Normalization } from '../../data/augment.js';
-import { batches, batchCount } from '../../data/batches.js';
+import { sampleBatches, samplerBatchCount, type SamplerKind } from '../../data/samplers.js';
 import { longTailSubset, classCounts, type ImbalanceProfile } from '../../data/longtail.js';
-import { Rng } from '../../data/random.js';
+import { Rng, STREAM } from '../../data/random.js';
 import type { ImageSplit } from '../../data/idx.js';
 import { loadFashionMnist } from '../../data/node/fashion-mnist.js';
 import { readTensorEntries } from '../../io/tensors.js';
@@ -35,6 +35,8 @@ export interface TrainConfig {
   tau: number;
   epochs: number;
   batchSize: number;
+  /** How training batches are drawn (see SamplerKind): 'shuffled', 'class-balanced' or 'every-class'. */
+  sampler: SamplerKind;
   lr: number;
   momentum: number;
   nesterov: boolean;
@@ -60,7 +62,7 @@ export interface TrainConfig {
 
 export const DEFAULT_CONFIG: TrainConfig = {
   dataset: 'fashion-mnist', imbalance: 100, profile: 'exp', model: 'small-cnn', widths: [8, 16, 32], classifier: 'linear',
-  loss: 'ce', tau: 1, epochs: 6, batchSize: 128, lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
+  loss: 'ce', tau: 1, epochs: 6, batchSize: 128, sampler: 'shuffled', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
   noDecayBnBias: false, schedule: 'cosine', warmupEpochs: 1, milestones: [], gamma: 0.1, pad: 2, flip: true,
   seed: 0, out: 'runs/fashion-mnist-lt', logEvery: 20, limitPerClass: 0, testPerClass: 0,
 };
@@ -148,7 +150,7 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
   const opt = new SGD([{ params: decayed }, { params: plain, weightDecay: 0 }], {
     lr: cfg.lr, momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay,
   });
-  const stepsPerEpoch = batchCount(trainLabels.length, cfg.batchSize, true);
+  const stepsPerEpoch = samplerBatchCount(trainLabels.length, { batchSize: cfg.batchSize, dropLast: true });
   const schedule = lrSchedule({
     base: cfg.lr,
     warmup: cfg.warmupEpochs,
@@ -171,14 +173,15 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
   for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
     model.train();
     opt.lr = schedule(epoch);
-    const aug = new Rng(cfg.seed, 7, epoch);
+    const aug = new Rng(cfg.seed, STREAM.augment, epoch);
     const random = () => aug.nextU32() / 2 ** 32;
     // The loss of every step is added on the GPU and read once per progress line: a NaN anywhere shows.
     let lossSum = T.zeros([]).keep();
     let since = 0;
     let t0 = performance.now();
     let epochLoss = 0;
-    for (const idx of batches(trainLabels.map((_, i) => i), { batchSize: cfg.batchSize, seed: cfg.seed, epoch, dropLast: true })) {
+    const sampler = { sampler: cfg.sampler, numClasses: classes, batchSize: cfg.batchSize, seed: cfg.seed, epoch, dropLast: true };
+    for (const idx of sampleBatches(trainLabels, sampler)) {
       const plan = cropFlipPlan(Array.from(idx, (i) => i), { pad: cfg.pad, flip: cfg.flip }, random);
       const labels = T.tensor(Array.from(idx, (i) => trainLabels[i]), [idx.length], 'i32');
       const next = T.scope(() => {
