@@ -130,7 +130,14 @@ for (const width of [4, 256]) {
           // Features leaning on p or −p, so that both sides of the 0.5 threshold occur.
           const f = featuresArr(b, v, 8, 0.25);
           for (let r = 0; r < b * v; r++) for (let q = 0; q < 8; q++) f.data[r * 8 + q] = Math.fround(f.data[r * 8 + q] + (r % 3 - 1) * 0.7 * p.data[q]);
-          await check([f, binary(b), protos], { labelInput: 1, protoInput: 2, temperature: t, layout: supProtoLayout([1, 1], 0.07) },
+          const y = binary(b);
+          const pulled = Array.from({ length: b * v }, (_, r) => {
+            const c = f.data.subarray(r * 8, r * 8 + 8).reduce((s, x, q) => s + x * p.data[q], 0);
+            return (y.data[Math.floor(r / v)] === 0 ? c : -c) <= -(y.data[Math.floor(r / v)] === 0 ? c : -c) + 1;
+          });
+          expect(pulled, 'both sides of the threshold').toContain(true);
+          expect(pulled, 'both sides of the threshold').toContain(false);
+          await check([f, y, protos], { labelInput: 1, protoInput: 2, temperature: t, layout: supProtoLayout([1, 1], 0.07) },
             (x, l, pr) => T.supProto(x, l, pr, { temperature: t }), [false, true, false], [true, false, false]);
         });
       }
