@@ -4,6 +4,7 @@
 import { recordOp } from '../autograd.js';
 import { engine } from '../engine.js';
 import { Tensor } from '../tensor.js';
+import { workgroupFor } from './rowwise.js';
 import { Uniforms } from './uniforms.js';
 
 /** How positives are chosen on the sample columns (see the MODE table in shaders/contrastive.wgsl). */
@@ -33,11 +34,6 @@ export interface RowSpec {
   labels: Tensor | null;
   /** Labels of the extra columns [NE] (i32); null without extra columns. */
   extraLabels: Tensor | null;
-}
-
-/** Threads per anchor row: a power of two covering short rows, at most the engine's cooperative width. */
-function workgroupFor(cols: number): number {
-  return Math.min(engine().cooperativeThreads, Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(cols, 1)))));
 }
 
 /**
