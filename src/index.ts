@@ -54,3 +54,8 @@ export {
 export { readTensorEntries, entriesToTensors } from './io/tensors.js';
 export { lrSchedule, type LrSchedule, type ScheduleOptions, type Decay } from './train/schedule.js';
 export { cropFlipPlan, gatherPlan, makeBatch, type CropFlip, type Normalization } from './data/augment.js';
+export {
+  supCon, ntXent, bcl, supMin, supProto,
+  type Labels, type ContrastiveOptions, type TemperedOptions, type SupConOptions, type BclOptions, type BclVariant,
+  type SupMinOptions, type SupProtoOptions,
+} from './losses/contrastive.js';

@@ -8,7 +8,7 @@ import { Uniforms } from './uniforms.js';
 import { assertDType, describe } from './validate.js';
 
 /** Threads per row: a power of two covering short rows, at most the engine's cooperative width. */
-function workgroupFor(cols: number): number {
+export function workgroupFor(cols: number): number {
   return Math.min(engine().cooperativeThreads, Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(cols, 1)))));
 }
 

@@ -1,0 +1,187 @@
+// Float64 references of the contrastive losses, written from shared/reference/SPEC.md (sections 1, 2.1,
+// 3.1, 3.2 and the paper's Eqs. 6 and 8 for BCL's variants): view-major rows, masks built as the
+// pseudocode builds them, loops over anchors, no max-subtraction (as the spec's own verification).
+// Each loss is described by its rows (anchor and contrast vectors drawn from Z = [view-major features;
+// prototypes]), its positive mask, its denominator weights and its scale; one forward and one VJP serve
+// all of them, and check.ts verifies that VJP by finite differences.
+import { arr, type Arr, type RefOp } from './ops.js';
+
+interface Layout {
+  /** Z row of each anchor and each contrast column. */
+  anchors: number[];
+  cols: number[];
+  /** pos[r][j] ∈ {0, 1}; den[r][j] ≥ 0 multiplies exp(S[r][j]) in the denominator. */
+  pos: number[][];
+  den: number[][];
+  scale: number;
+}
+
+interface Setup {
+  b: number;
+  v: number;
+  d: number;
+  /** Z = [view-major features (V·B rows); prototypes (K rows)], each row a D-vector. */
+  z: Float64Array[];
+  k: number;
+}
+
+function setup(features: Arr, protos?: Arr): Setup {
+  const [b, v, d] = features.shape;
+  const z: Float64Array[] = [];
+  for (let view = 0; view < v; view++) {
+    for (let i = 0; i < b; i++) z.push(features.data.slice((i * v + view) * d, (i * v + view + 1) * d));
+  }
+  const k = protos ? protos.shape[0] : 0;
+  for (let c = 0; c < k; c++) z.push(protos!.data.slice(c * d, (c + 1) * d));
+  return { b, v, d, z, k };
+}
+
+const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, x, i) => s + x * b[i], 0);
+
+export interface LossDef {
+  /** Which inputs are [features, labels?, prototypes?]. */
+  protoInput?: number;
+  labelInput?: number;
+  temperature: number;
+  /** Prototypes get a gradient. */
+  protoGrad?: boolean;
+  nanEmpty?: boolean;
+  layout(s: Setup, labels: number[], t: number): Layout;
+}
+
+function evaluate(def: LossDef, inputs: Arr[]) {
+  const s = setup(inputs[0], def.protoInput !== undefined ? inputs[def.protoInput] : undefined);
+  const labels = def.labelInput !== undefined ? Array.from(inputs[def.labelInput].data) : [];
+  const t = def.temperature;
+  const lay = def.layout(s, labels, t);
+  const nA = lay.anchors.length;
+  const S = lay.anchors.map((a) => lay.cols.map((c) => dot(s.z[a], s.z[c]) / t));
+  let loss = 0;
+  const dS: number[][] = [];
+  lay.anchors.forEach((_, r) => {
+    let den = 0;
+    let npos = 0;
+    let posSum = 0;
+    lay.cols.forEach((_, j) => {
+      den += lay.den[r][j] * Math.exp(S[r][j]);
+      npos += lay.pos[r][j];
+      posSum += lay.pos[r][j] * S[r][j];
+    });
+    if (npos === 0) {
+      loss += def.nanEmpty ? NaN : 0;
+      dS.push(lay.cols.map(() => (def.nanEmpty ? NaN : 0)));
+      return;
+    }
+    loss += -lay.scale * (posSum / npos - Math.log(den));
+    dS.push(lay.cols.map((_, j) => (lay.scale * (lay.den[r][j] * Math.exp(S[r][j]) / den - lay.pos[r][j] / npos)) / nA));
+  });
+  return { s, lay, loss: loss / nA, dS };
+}
+
+/** The reference op on [features, labels?, prototypes?]; the output is the scalar mean loss. */
+export function contrastiveRef(def: LossDef): RefOp {
+  return {
+    forward: (inputs) => arr([], [evaluate(def, inputs).loss]),
+    vjp: (inputs, g) => {
+      const { s, lay, dS } = evaluate(def, inputs);
+      const dz = s.z.map(() => new Float64Array(s.d));
+      lay.anchors.forEach((a, r) =>
+        lay.cols.forEach((c, j) => {
+          const w = (g.data[0] * dS[r][j]) / def.temperature;
+          for (let q = 0; q < s.d; q++) {
+            dz[a][q] += w * s.z[c][q];
+            dz[c][q] += w * s.z[a][q];
+          }
+        }),
+      );
+      const df = arr(inputs[0].shape);
+      for (let view = 0; view < s.v; view++) {
+        for (let i = 0; i < s.b; i++) df.data.set(dz[view * s.b + i], (i * s.v + view) * s.d);
+      }
+      const out: (Arr | null)[] = inputs.map(() => null);
+      out[0] = df;
+      if (def.protoInput !== undefined && def.protoGrad) {
+        const dp = arr(inputs[def.protoInput].shape);
+        for (let c = 0; c < s.k; c++) dp.data.set(dz[s.v * s.b + c], c * s.d);
+        out[def.protoInput] = dp;
+      }
+      return out;
+    },
+  };
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const grid = (n: number, m: number, f: (r: number, j: number) => number) => range(n).map((r) => range(m).map((j) => f(r, j)));
+
+/** SPEC 1: SupConLoss; labels null = SimCLR mode (M0 = I). */
+export function supConLayout(labelsGiven: boolean, mode: 'all' | 'one', baseT: number) {
+  return (s: Setup, labels: number[], t: number): Layout => {
+    const n = s.v * s.b;
+    const nA = mode === 'all' ? n : s.b;
+    const m0 = (i: number, j: number) => (labelsGiven ? (labels[i] === labels[j] ? 1 : 0) : i === j ? 1 : 0);
+    const lm = (r: number, j: number) => (r === j ? 0 : 1);
+    return {
+      anchors: range(nA), cols: range(n), scale: t / baseT,
+      pos: grid(nA, n, (r, j) => m0(r % s.b, j % s.b) * lm(r, j)),
+      den: grid(nA, n, lm),
+    };
+  };
+}
+
+/** SPEC 2.1 BalSCL (Eq. 9); 'L1' = Eq. 6 (no prototypes, batch-only class sizes); 'L3' = Eq. 8. */
+export function bclLayout(variant: 'bcl' | 'L1' | 'L3') {
+  return (s: Setup, labels: number[], _t: number): Layout => {
+    const n = s.v * s.b;
+    const y2 = range(n).map((r) => labels[r % s.b]);
+    if (variant === 'L3') {
+      return {
+        anchors: range(n), cols: range(s.k).map((c) => n + c), scale: 1,
+        pos: grid(n, s.k, (r, c) => (y2[r] === c ? 1 : 0)),
+        den: grid(n, s.k, () => 1),
+      };
+    }
+    const yall = [...y2, ...range(s.k)];
+    const m = yall.length;
+    const cnt = (c: number) => yall.filter((y) => y === c).length;
+    const lm = (r: number, j: number) => (r === j ? 0 : 1);
+    const pos = grid(n, m, (r, j) => (y2[r] === yall[j] ? 1 : 0) * lm(r, j));
+    return {
+      anchors: range(n), cols: range(m), scale: 1, pos,
+      den: grid(n, m, (r, j) => lm(r, j) / (cnt(yall[j]) - pos[r][j])),
+    };
+  };
+}
+
+/** SPEC 3.1 SupMin: M0 = minority pairs + identity. */
+export function supMinLayout(minority: number, baseT: number) {
+  return (s: Setup, labels: number[], t: number): Layout => {
+    const n = s.v * s.b;
+    const m0 = (i: number, j: number) => (i === j || (labels[i] === minority && labels[j] === minority) ? 1 : 0);
+    const lm = (r: number, j: number) => (r === j ? 0 : 1);
+    return {
+      anchors: range(n), cols: range(n), scale: t / baseT,
+      pos: grid(n, n, (r, j) => m0(r % s.b, j % s.b) * lm(r, j)),
+      den: grid(n, n, lm),
+    };
+  };
+}
+
+/** SPEC 3.2 ConSupPrototypeLoss with prototypes [p0, p1] appended, eps = [eps0, eps1]. */
+export function supProtoLayout(eps: [number, number], baseT: number) {
+  return (s: Setup, labels: number[], t: number): Layout => {
+    const n = s.v * s.b;
+    const G = (r: number, c: number) => dot(s.z[r], s.z[n + c]);
+    const lm = (r: number, j: number) => (r === j ? 0 : 1);
+    const pos = grid(n, n + 2, (r, j) => {
+      const y = labels[r % s.b];
+      if (j < n) return (r % s.b === j % s.b ? 1 : 0) * lm(r, j);
+      const c = j - n;
+      const pulled = c === 0 ? G(r, 0) <= G(r, 1) + eps[0] && y === 0 : G(r, 1) <= G(r, 0) + eps[1] && y === 1;
+      return pulled ? 1 : 0;
+    });
+    return {
+      anchors: range(n), cols: range(n + 2), scale: t / baseT, pos,
+      den: grid(n, n + 2, (r, j) => (j < n ? lm(r, j) : 0)),
+    };
+  };
+}
