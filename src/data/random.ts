@@ -40,6 +40,16 @@ export class Rng {
     return (t ^ (t >>> 14)) >>> 0;
   }
 
+  /** A uniform number in [0, 1) with 32 random bits. */
+  float(): number {
+    return this.nextU32() / 0x100000000;
+  }
+
+  /** A uniform number in [lo, hi). */
+  uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.float();
+  }
+
   /** A uniform integer in [0, n), n ≤ 2^32, without modulo bias (rejection of the incomplete last block). */
   below(n: number): number {
     const limit = 0x100000000 - (0x100000000 % n);
