@@ -31,8 +31,10 @@
 //   1 out [count, C, H, W] f32 (read_write);
 //   2 data: the dataset [images, C, H, W] as u32 words: f32 bits (PACKED = false) or four uint8 pixels a
 //     word, little-endian, value k meaning k / 255 (PACKED = true);
-//   3 plan [count * PLAN] vec4<f32>: (a, b, tx, src), (c, d, ty, nops), (y0, y1, x0, x1), then MAX_OPS
-//     (code, param) pairs, two a vec4. u = a X + b Y + tx, v = c X + d Y + ty.
+//   3 plan: first LEVELS / 4 vec4<f32> holding k / 255 for k = 0..255, correctly rounded (SwiftShader's
+//     f32 division is off by several ulp, and uint8 levels must convert exactly), then count * PLAN
+//     vec4<f32>: (a, b, tx, src), (c, d, ty, nops), (y0, y1, x0, x1), then MAX_OPS (code, param) pairs,
+//     two a vec4. u = a X + b Y + tx, v = c X + d Y + ty.
 // Dispatch: one workgroup of WG threads per output image (count workgroups, folded into y past the
 //   adapter's limit); the image (C H W <= CAP floats) lives in workgroup memory throughout.
 //
@@ -63,6 +65,7 @@ override PACKED: bool = false;
 const CAP: u32 = 4096u;
 const PLAN: u32 = 7u;
 const MAX_OPS: u32 = 8u;
+const LEVELS: u32 = 256u;
 
 var<workgroup> img: array<f32, CAP>;
 // Histograms (4 channels x 256 bins), then the equalisation lookup table in place.
@@ -74,10 +77,12 @@ var<workgroup> stat_lo: vec4<f32>;
 var<workgroup> stat_hi: vec4<f32>;
 var<workgroup> ops: array<vec2<f32>, MAX_OPS>;
 var<workgroup> nops: u32;
+// k / 255 for uint8 level k.
+var<workgroup> level: array<f32, LEVELS>;
 
 fn fetch(i: u32) -> f32 {
   if (PACKED) {
-    return f32((data[i >> 2u] >> ((i & 3u) * 8u)) & 255u) / 255.0;
+    return level[(data[i >> 2u] >> ((i & 3u) * 8u)) & 255u];
   }
   return bitcast<f32>(data[i]);
 }
@@ -258,7 +263,15 @@ fn augment(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: 
   }
   let plane = p.height * p.width;
   let n = p.channels * plane;
-  let s = b * PLAN;
+  let s = LEVELS / 4u + b * PLAN;
+  for (var k = t; k < LEVELS / 4u; k += WG) {
+    let l = plan[k];
+    level[4u * k] = l.x;
+    level[4u * k + 1u] = l.y;
+    level[4u * k + 2u] = l.z;
+    level[4u * k + 3u] = l.w;
+  }
+  workgroupBarrier();
   let r0 = plan[s];
   let r1 = plan[s + 1u];
   if (t == 0u) {
@@ -304,7 +317,7 @@ fn augment(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: 
       for (var e = t; e < n; e += WG) {
         let l = atomicLoad(&hist[(e / plane) * 256u + quant(img[e])]);
         if (l < 256u) {
-          img[e] = f32(l) / 255.0;
+          img[e] = level[l];
         }
       }
     } else {
@@ -316,7 +329,7 @@ fn augment(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: 
         } else if (code == 6u) {
           o = select(v, 1.0 - v, v >= f);
         } else if (code == 7u) {
-          o = f32(quant(v) & ((0xffu << (8u - u32(f))) & 0xffu)) / 255.0;
+          o = level[quant(v) & ((0xffu << (8u - u32(f))) & 0xffu)];
         }
         img[e] = o;
       }

@@ -127,7 +127,11 @@ function dispatchAugment(images: DeviceImages, encoded: Float32Array, count: num
   const [n, channels, height, width] = images.shape;
   const out = Tensor.empty([count, channels, height, width]);
   if (out.size === 0) return out;
-  const planTensor = tensor(encoded, [encoded.length]);
+  // The kernel's uint8 level table, k / 255 rounded once here (see shaders/augment.wgsl).
+  const buffer = new Float32Array(256 + encoded.length);
+  for (let k = 0; k < 256; k++) buffer[k] = k / 255;
+  buffer.set(encoded, 256);
+  const planTensor = tensor(buffer, [buffer.length]);
   const vec4 = (v: readonly number[]) => [0, 1, 2, 3].map((c) => v[c] ?? 0);
   const e = engine();
   e.dispatch({
