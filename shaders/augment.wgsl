@@ -61,18 +61,21 @@ struct Params {
 
 override WG: u32 = 64;
 override PACKED: bool = false;
-
-const CAP: u32 = 4096u;
+// Workgroup memory sized per image shape: WGSL zero-initialises it for every workgroup, so on SwiftShader
+// a fixed 28 KiB cost more than the augmentation of a 28x28 image (2500 -> see src/data/augment.ts).
+// CAP >= C H W floats; CH >= C histogram channels.
+override CAP: u32 = 4096u;
+override CH: u32 = 4u;
 const PLAN: u32 = 7u;
 const MAX_OPS: u32 = 8u;
 const LEVELS: u32 = 256u;
 
 var<workgroup> img: array<f32, CAP>;
 // Histograms (4 channels x 256 bins), then the equalisation lookup table in place.
-var<workgroup> hist: array<atomic<u32>, 1024>;
+var<workgroup> hist: array<atomic<u32>, CH * 256u>;
 // Per-thread partial statistics (sum or min in lo, max in hi), one vec4 = one value per channel.
-var<workgroup> part_lo: array<vec4<f32>, 256>;
-var<workgroup> part_hi: array<vec4<f32>, 256>;
+var<workgroup> part_lo: array<vec4<f32>, WG>;
+var<workgroup> part_hi: array<vec4<f32>, WG>;
 var<workgroup> stat_lo: vec4<f32>;
 var<workgroup> stat_hi: vec4<f32>;
 var<workgroup> ops: array<vec2<f32>, MAX_OPS>;
@@ -227,8 +230,11 @@ fn equalize_lut(t: u32) {
     atomicStore(&hist[i], 0u);
   }
   workgroupBarrier();
-  for (var e = t; e < n; e += WG) {
-    atomicAdd(&hist[(e / plane) * 256u + quant(img[e])], 1u);
+  for (var r = t; r < p.channels * p.height; r += WG) {
+    let h0 = (r / p.height) * 256u;
+    for (var e = r * p.width; e < (r + 1u) * p.width; e++) {
+      atomicAdd(&hist[h0 + quant(img[e])], 1u);
+    }
   }
   workgroupBarrier();
   if (t < p.channels) {
@@ -283,11 +289,16 @@ fn augment(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: 
     }
   }
   let base = u32(r0.w) * n;
-  for (var e = t; e < n; e += WG) {
-    let c = e / plane;
-    let X = f32(e % p.width) + 0.5;
-    let Y = f32((e % plane) / p.width) + 0.5;
-    img[e] = bilinear(base + c * plane, r0.x * X + r0.y * Y + r0.z - 0.5, r1.x * X + r1.y * Y + r1.z - 0.5);
+  // A thread takes whole rows: integer division per row, not per pixel (scalar and slow on CPUs).
+  for (var r = t; r < p.channels * p.height; r += WG) {
+    let src = base + (r / p.height) * plane;
+    let Y = f32(r % p.height) + 0.5;
+    let u0 = r0.y * Y + r0.z - 0.5;
+    let v0 = r1.y * Y + r1.z - 0.5;
+    for (var x = 0u; x < p.width; x++) {
+      let X = f32(x) + 0.5;
+      img[r * p.width + x] = bilinear(src, r0.x * X + u0, r1.x * X + v0);
+    }
   }
   let count = workgroupUniformLoad(&nops);
   for (var k = 0u; k < count; k++) {
@@ -304,20 +315,25 @@ fn augment(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: 
       }
     } else if (code == 8u) {
       min_max(t);
-      for (var e = t; e < n; e += WG) {
-        let c = e / plane;
+      for (var r = t; r < p.channels * p.height; r += WG) {
+        let c = r / p.height;
         let lo = stat_lo[c];
         let range = stat_hi[c] - lo;
         if (range > 0.0) {
-          img[e] = clamp((img[e] - lo) * (1.0 / range), 0.0, 1.0);
+          for (var e = r * p.width; e < (r + 1u) * p.width; e++) {
+            img[e] = clamp((img[e] - lo) * (1.0 / range), 0.0, 1.0);
+          }
         }
       }
     } else if (code == 9u) {
       equalize_lut(t);
-      for (var e = t; e < n; e += WG) {
-        let l = atomicLoad(&hist[(e / plane) * 256u + quant(img[e])]);
-        if (l < 256u) {
-          img[e] = level[l];
+      for (var r = t; r < p.channels * p.height; r += WG) {
+        let h0 = (r / p.height) * 256u;
+        for (var e = r * p.width; e < (r + 1u) * p.width; e++) {
+          let l = atomicLoad(&hist[h0 + quant(img[e])]);
+          if (l < 256u) {
+            img[e] = level[l];
+          }
         }
       }
     } else {
@@ -337,11 +353,15 @@ fn augment(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: 
     workgroupBarrier();
   }
   let box = plan[s + 2u];
-  for (var e = t; e < n; e += WG) {
-    let c = e / plane;
-    let x = f32(e % p.width);
-    let y = f32((e % plane) / p.width);
-    let cut = y >= box.x && y < box.y && x >= box.z && x < box.w;
-    out[b * n + e] = (select(img[e], 0.0, cut) - p.mean[c]) * p.inv_std[c];
+  for (var r = t; r < p.channels * p.height; r += WG) {
+    let c = r / p.height;
+    let y = f32(r % p.height);
+    let m = p.mean[c];
+    let k = p.inv_std[c];
+    for (var x = 0u; x < p.width; x++) {
+      let e = r * p.width + x;
+      let cut = y >= box.x && y < box.y && f32(x) >= box.z && f32(x) < box.w;
+      out[b * n + e] = (select(img[e], 0.0, cut) - m) * k;
+    }
   }
 }

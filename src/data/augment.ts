@@ -100,7 +100,10 @@ export function encodePlans(plans: readonly ImagePlan[], shape: readonly number[
   return out;
 }
 
-/** Threads per workgroup: the whole image is one workgroup's work; CPU adapters want few threads. */
+/**
+ * Threads per workgroup: the whole image is one workgroup's work. CPU adapters want one SIMD vector
+ * (SwiftShader, 3x32x32 SimAugment views: 1128/s at 4 threads, 492/s at 16, 271/s at 64).
+ */
 function workgroupSize(): number {
   return Math.min(64, Math.max(4, engine().cooperativeThreads));
 }
@@ -134,10 +137,12 @@ function dispatchAugment(images: DeviceImages, encoded: Float32Array, count: num
   const planTensor = tensor(buffer, [buffer.length]);
   const vec4 = (v: readonly number[]) => [0, 1, 2, 3].map((c) => v[c] ?? 0);
   const e = engine();
+  const wg = workgroupSize();
   e.dispatch({
     family: 'augment',
     entry: 'augment',
-    constants: { WG: workgroupSize(), PACKED: images.format === 'u8' },
+    // Workgroup arrays sized to the image (rounded up to 256 floats, so few pipelines are compiled).
+    constants: { WG: wg, PACKED: images.format === 'u8', CAP: Math.ceil((channels * height * width) / 256) * 256, CH: channels },
     params: new Uniforms(64).u32(count, channels, height, width, n, 0, 0, 0).f32(...vec4(norm.mean), ...vec4(norm.std.map((s) => 1 / s))).buffer,
     buffers: [out.bufferFor('augmentBatch'), images.data.bufferFor('augmentBatch'), planTensor.bufferFor('augmentBatch')],
     groups: e.grid(count),
