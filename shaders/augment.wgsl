@@ -12,6 +12,7 @@
 //   (u, v) = Minv (x + 0.5, y + 0.5) - 0.5                       (pixel centres map to pixel centres)
 //   s(c)   = bilinear(data[src, c], u, v), taps outside the image read 0 (fill 0 before normalisation)
 //   An identity Minv gives u = x, v = y with weights exactly (1, 0): the input comes back bit for bit.
+//   Maps that send pixel centres to pixel centres (flips, integer shifts) read the one tap directly.
 // Then, in plan order, on the whole image held in workgroup memory (values stay in [0, 1]; every op
 // clamps like torchvision on float tensors; gray = 0.2989 r + 0.587 g + 0.114 b; q(v) = floor(255.999 v),
 // torchvision's float -> uint8 conversion):
@@ -90,14 +91,8 @@ fn fetch(i: u32) -> f32 {
   return bitcast<f32>(data[i]);
 }
 
-fn texel(base: u32, x: i32, y: i32) -> f32 {
-  if (x < 0 || y < 0 || x >= i32(p.width) || y >= i32(p.height)) {
-    return 0.0;
-  }
-  return fetch(base + u32(y) * p.width + u32(x));
-}
-
-// Bilinear sample of one channel plane at pixel-index coordinates (u, v); zero outside.
+// Bilinear sample of one channel plane at pixel-index coordinates (u, v); taps outside the image
+// weigh 0. Branch-free (clamped addresses, zeroed weights): SIMD lanes of CPU adapters never diverge.
 fn bilinear(base: u32, u_in: f32, v_in: f32) -> f32 {
   // Far outside, every tap is outside: clamping keeps the i32 conversion defined.
   let u = clamp(u_in, -2.0, f32(p.width) + 1.0);
@@ -108,9 +103,19 @@ fn bilinear(base: u32, u_in: f32, v_in: f32) -> f32 {
   let fy = v - v0;
   let x = i32(u0);
   let y = i32(v0);
-  let top = texel(base, x, y) * (1.0 - fx) + texel(base, x + 1, y) * fx;
-  let bottom = texel(base, x, y + 1) * (1.0 - fx) + texel(base, x + 1, y + 1) * fx;
-  return top * (1.0 - fy) + bottom * fy;
+  let w = i32(p.width);
+  let h = i32(p.height);
+  let wx0 = select(0.0, 1.0 - fx, x >= 0 && x < w);
+  let wx1 = select(0.0, fx, x + 1 >= 0 && x + 1 < w);
+  let wy0 = select(0.0, 1.0 - fy, y >= 0 && y < h);
+  let wy1 = select(0.0, fy, y + 1 >= 0 && y + 1 < h);
+  let x0 = u32(clamp(x, 0, w - 1));
+  let x1 = u32(clamp(x + 1, 0, w - 1));
+  let row0 = base + u32(clamp(y, 0, h - 1)) * p.width;
+  let row1 = base + u32(clamp(y + 1, 0, h - 1)) * p.width;
+  let top = fetch(row0 + x0) * wx0 + fetch(row0 + x1) * wx1;
+  let bottom = fetch(row1 + x0) * wx0 + fetch(row1 + x1) * wx1;
+  return top * wy0 + bottom * wy1;
 }
 
 fn gray(r: f32, g: f32, b: f32) -> f32 {
@@ -290,14 +295,29 @@ fn augment(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: 
   }
   let base = u32(r0.w) * n;
   // A thread takes whole rows: integer division per row, not per pixel (scalar and slow on CPUs).
+  // Flips and integer shifts (CIFAR crops, evaluation) land on pixel centres: one tap, not four.
+  let ku = 0.5 * r0.x + r0.z - 0.5;
+  let kv = 0.5 * r1.y + r1.z - 0.5;
+  let exact = abs(r0.x) == 1.0 && r0.y == 0.0 && r1.x == 0.0 && abs(r1.y) == 1.0 && fract(ku) == 0.0 && fract(kv) == 0.0;
   for (var r = t; r < p.channels * p.height; r += WG) {
     let src = base + (r / p.height) * plane;
     let Y = f32(r % p.height) + 0.5;
     let u0 = r0.y * Y + r0.z - 0.5;
     let v0 = r1.y * Y + r1.z - 0.5;
-    for (var x = 0u; x < p.width; x++) {
-      let X = f32(x) + 0.5;
-      img[r * p.width + x] = bilinear(src, r0.x * X + u0, r1.x * X + v0);
+    if (exact) {
+      let sy = i32(r1.y * (Y - 0.5) + kv);
+      let row_in = sy >= 0 && sy < i32(p.height);
+      let row = src + u32(clamp(sy, 0, i32(p.height) - 1)) * p.width;
+      for (var x = 0u; x < p.width; x++) {
+        let sx = i32(r0.x * f32(x) + ku);
+        let inside = row_in && sx >= 0 && sx < i32(p.width);
+        img[r * p.width + x] = select(0.0, fetch(row + u32(clamp(sx, 0, i32(p.width) - 1))), inside);
+      }
+    } else {
+      for (var x = 0u; x < p.width; x++) {
+        let X = f32(x) + 0.5;
+        img[r * p.width + x] = bilinear(src, r0.x * X + u0, r1.x * X + v0);
+      }
     }
   }
   let count = workgroupUniformLoad(&nops);
