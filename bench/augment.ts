@@ -14,9 +14,8 @@ import { encodePlans, uploadImages, type DeviceImages } from '../src/data/augmen
 import type { Policy } from '../src/data/policies.js';
 import { augmentViews, drawViewPlans } from '../src/data/views.js';
 import { ResNetCifar, SmallCNN, type Classifier } from '../src/nn/resnet.js';
-import { SGD } from '../src/optim/sgd.js';
 import { referenceAugment } from '../test/reference/augment.js';
-import { describeHost, flag, formatTable, printReport, row, timeIt, type ResultRow } from './common.js';
+import { describeHost, flag, formatTable, printReport, row, timeIt, trainStepRate, type ResultRow } from './common.js';
 
 const quick = flag('quick');
 const e = await T.init({ log: false });
@@ -73,27 +72,12 @@ async function cpuRate(set: { f32: Float32Array; shape: number[] }, policy: Poli
   return (64 * 1000) / t.bestMs;
 }
 
-/** Images/s of one training step of the model the views feed. */
+/** Images/s of one training step of the model the views feed (as bench/train-step.ts times it). */
 async function stepRate(c: Case): Promise<number> {
   T.manualSeed(1);
   const [ch, h] = c.shape;
   const model: Classifier = c.model === 'small-cnn' ? new SmallCNN(10, { inChannels: ch, inputSize: h }) : new ResNetCifar(32, 10);
-  const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  const x = T.randn([c.stepBatch, ...c.shape], 0, 1, { seed: 2 });
-  const y = T.tensor(Array.from({ length: c.stepBatch }, (_, i) => i % 10), [c.stepBatch], 'i32');
-  const t = await timeIt(async () => {
-    T.scope(() => {
-      T.crossEntropy(model.forward(x), y).backward();
-      opt.step();
-      opt.zeroGrad();
-    });
-    await e.sync();
-  }, { minMs: 0, minReps: 1, maxReps: quick ? 1 : 3, warmup: 1 });
-  opt.dispose();
-  model.dispose();
-  x.dispose();
-  y.dispose();
-  return (c.stepBatch * 1000) / t.bestMs;
+  return trainStepRate(e, model, c.stepBatch, c.shape, { minMs: 0, minReps: 1, maxReps: quick ? 1 : 3, warmup: 1 });
 }
 
 console.log(`# augment bench${quick ? ' (--quick)' : ''}`);
