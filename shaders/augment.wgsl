@@ -26,6 +26,8 @@
 //   8 autocontrast:   v = clamp((v - min_c) / (max_c - min_c)), unchanged where max_c == min_c
 //   9 equalize:       PIL/torchvision per-channel histogram equalisation of q(v) (256-bin workgroup
 //                     histogram; a channel whose step is 0 is left unchanged)
+//  10 sharpness f:    v = clamp(f v + (1 - f) blur), blur = (3x3 sum + 4 v) / 13 inside a 1-pixel
+//                     border and v on it (torchvision's adjust_sharpness; images of side <= 2 unchanged)
 // Finally out[b, c, y, x] = (v' - mean[c]) * inv_std[c], v' = 0 inside the Cutout box.
 //
 // Bindings (group 0): 0 uniform Params {count, channels, height, width, images, mean, inv_std};
@@ -347,6 +349,29 @@ fn augment(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: 
           for (var e = r * p.width; e < (r + 1u) * p.width; e++) {
             img[e] = clamp((img[e] - lo) * (1.0 / range), 0.0, 1.0);
           }
+        }
+      }
+    } else if (code == 10u) {
+      // Reads neighbours, so the results go through this image's own slice of `out` (each thread reads
+      // back only what it wrote), keeping workgroup memory at one image.
+      for (var r = t; r < p.channels * p.height; r += WG) {
+        let y = r % p.height;
+        for (var x = 0u; x < p.width; x++) {
+          let e = r * p.width + x;
+          let v = img[e];
+          var blur = v;
+          if (y >= 1u && y + 1u < p.height && x >= 1u && x + 1u < p.width && p.height > 2u && p.width > 2u) {
+            let up = e - p.width;
+            let down = e + p.width;
+            blur = (img[up - 1u] + img[up] + img[up + 1u] + img[e - 1u] + 5.0 * v + img[e + 1u] + img[down - 1u] + img[down] + img[down + 1u]) / 13.0;
+          }
+          out[b * n + e] = select(clamp(f * v + (1.0 - f) * blur, 0.0, 1.0), v, p.height <= 2u || p.width <= 2u);
+        }
+      }
+      workgroupBarrier();
+      for (var r = t; r < p.channels * p.height; r += WG) {
+        for (var e = r * p.width; e < (r + 1u) * p.width; e++) {
+          img[e] = out[b * n + e];
         }
       }
     } else if (code == 9u) {

@@ -14,11 +14,12 @@ export const PhotoCode = {
   posterize: 7,
   autocontrast: 8,
   equalize: 9,
+  sharpness: 10,
 } as const;
 
 export type PhotoKind = keyof typeof PhotoCode;
 
-/** One photometric op: a factor (brightness, contrast, saturation), a hue shift in [-0.5, 0.5], a
+/** One photometric op: a factor (brightness, contrast, saturation, sharpness), a hue shift in [-0.5, 0.5], a
  * solarize threshold in [0, 1], posterize bits in 0..8, or nothing (grayscale, autocontrast, equalize). */
 export interface PhotoOp {
   kind: PhotoKind;
@@ -41,7 +42,7 @@ export function checkPhotoOp(op: PhotoOp, channels: number, what: string): void 
   const v = op.param ?? 0;
   const bad =
     !Number.isFinite(v) ||
-    ((op.kind === 'brightness' || op.kind === 'contrast' || op.kind === 'saturation') && v < 0) ||
+    ((op.kind === 'brightness' || op.kind === 'contrast' || op.kind === 'saturation' || op.kind === 'sharpness') && v < 0) ||
     (op.kind === 'hue' && Math.abs(v) > 0.5) ||
     (op.kind === 'solarize' && (v < 0 || v > 1)) ||
     (op.kind === 'posterize' && !(Number.isInteger(v) && v >= 0 && v <= 8));

@@ -65,9 +65,9 @@ export interface SimPolicy {
 
 /**
  * RandAugment (torchvision's, num_magnitude_bins = 31): n ops drawn uniformly from Identity, ShearX/Y,
- * TranslateX/Y, Rotate, Brightness, Color, Contrast, Posterize, Solarize, AutoContrast, Equalize, each at
- * magnitude m of 30, the signed ones negated with probability 1/2 (+ optional Cutout). torchvision's
- * Sharpness is not implemented and not drawn.
+ * TranslateX/Y, Rotate, Brightness, Color, Contrast, Sharpness, Posterize, Solarize, AutoContrast,
+ * Equalize, each at magnitude m of 30, the signed ones negated with probability 1/2 (+ optional Cutout).
+ * Geometric ops are sampled bilinearly (torchvision's default is nearest).
  */
 export interface RandAugmentPolicy {
   kind: 'randaugment';
@@ -84,10 +84,10 @@ export type Policy = NonePolicy | CifarPolicy | SimPolicy | RandAugmentPolicy;
 const SIM_JITTER: ColorJitter = { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 };
 const BINS = 31;
 
-/** RandAugment's ops, in torchvision's order (without Sharpness). */
+/** RandAugment's ops, in torchvision's order. */
 export const RAND_AUGMENT_OPS = [
   'identity', 'shearX', 'shearY', 'translateX', 'translateY', 'rotate',
-  'brightness', 'color', 'contrast', 'posterize', 'solarize', 'autocontrast', 'equalize',
+  'brightness', 'color', 'contrast', 'sharpness', 'posterize', 'solarize', 'autocontrast', 'equalize',
 ] as const;
 
 function checkRange(r: readonly number[] | undefined, lo: number, hi: number, what: string): void {
@@ -148,7 +148,7 @@ function drawRandAugment(rng: Rng, policy: RandAugmentPolicy, s: ImageShape, src
   for (let k = 0; k < (policy.n ?? 2); k++) {
     const op = RAND_AUGMENT_OPS[rng.below(RAND_AUGMENT_OPS.length)];
     // torchvision draws the sign only for signed ops, after the op.
-    const signed = op.startsWith('shear') || op.startsWith('translate') || op === 'rotate' || op === 'brightness' || op === 'color' || op === 'contrast';
+    const signed = op.startsWith('shear') || op.startsWith('translate') || op === 'rotate' || op === 'brightness' || op === 'color' || op === 'contrast' || op === 'sharpness';
     const sign = signed && rng.below(2) ? -1 : 1;
     switch (op) {
       case 'shearX':
@@ -168,6 +168,7 @@ function drawRandAugment(rng: Rng, policy: RandAugmentPolicy, s: ImageShape, src
         break;
       case 'brightness':
       case 'contrast':
+      case 'sharpness':
         ops.push({ kind: op, param: 1 + sign * level(0.9) });
         break;
       case 'color':

@@ -45,8 +45,8 @@ function equalizeLevels(levels: number[]): number[] | null {
   return levels.map((l) => lut[l]);
 }
 
-/** Applies one photometric op (kernel code, parameter) to a [C, H*W] image in place. */
-function applyOp(img: Float64Array[], code: number, f: number): void {
+/** Applies one photometric op (kernel code, parameter) to a [C, H*W] image of rows of `width` in place. */
+function applyOp(img: Float64Array[], width: number, code: number, f: number): void {
   const C = img.length;
   const n = img[0].length;
   const grayAt = (q: number) => (C === 3 ? gray(img[0][q], img[1][q], img[2][q]) : img[0][q]);
@@ -98,6 +98,25 @@ function applyOp(img: Float64Array[], code: number, f: number): void {
         if (eq) for (let q = 0; q < n; q++) ch[q] = eq[q] / 255;
       }
       return;
+    case PhotoCode.sharpness: {
+      const W = width;
+      const H = n / W;
+      if (H <= 2 || W <= 2) return;
+      for (const ch of img) {
+        const src = Float64Array.from(ch);
+        for (let q = 0; q < n; q++) {
+          const [y, x] = [Math.floor(q / W), q % W];
+          let blur = src[q];
+          if (y >= 1 && y < H - 1 && x >= 1 && x < W - 1) {
+            blur = 0;
+            for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) blur += src[q + dy * W + dx] * (dx || dy ? 1 : 5);
+            blur /= 13;
+          }
+          ch[q] = clamp01(f * src[q] + (1 - f) * blur);
+        }
+      }
+      return;
+    }
     default:
       throw new Error(`reference augment: unknown op code ${code}`);
   }
@@ -130,7 +149,7 @@ export function referenceAugment(pixels: ArrayLike<number>, shape: readonly numb
         }
       }
     }
-    for (let k = 0; k < nops; k++) applyOp(img, P[12 + 2 * k], P[13 + 2 * k]);
+    for (let k = 0; k < nops; k++) applyOp(img, W, P[12 + 2 * k], P[13 + 2 * k]);
     const [y0, y1, x0, x1] = P.subarray(8, 12);
     for (let ch = 0; ch < C; ch++) {
       for (let q = 0; q < plane; q++) {
