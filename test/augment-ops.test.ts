@@ -235,6 +235,18 @@ describe('policies', () => {
     expect(flips / 1000).toBeCloseTo(0.5, 1);
   });
 
+  it('RandomResizedCrop boxes lie inside the image; impossible ranges fall back to the central crop', () => {
+    const r = new Rng(9);
+    for (let i = 0; i < 500; i++) {
+      const b = sampleResizedCrop(r, 9, 7, [0.08, 1], [3 / 4, 4 / 3]);
+      expect(b.h >= 1 && b.w >= 1 && b.top >= 0 && b.left >= 0 && b.top + b.h <= 7 && b.left + b.w <= 9).toBe(true);
+    }
+    // Aspect ratios 3..4 never fit a near-full area of a square: after 10 attempts, the central crop
+    // with the closest ratio, as torchvision.
+    expect(sampleResizedCrop(r, 32, 32, [0.9, 1], [3, 4])).toEqual({ top: 10, left: 0, h: 11, w: 32 });
+    expect(sampleResizedCrop(r, 32, 32, [0.9, 1], [1 / 4, 1 / 3])).toEqual({ top: 0, left: 10, h: 32, w: 11 });
+  });
+
   it('plans are reproducible per (seed, step, view) and differ across seeds, steps and views', () => {
     const policies: Policy[] = [{ kind: 'randaugment' }, { kind: 'sim' }, { kind: 'sim' }];
     const key = (ps: ImagePlan[]) => JSON.stringify(ps.map((p) => [p.src, Array.from(p.affine), p.ops, p.cutout]));

@@ -122,9 +122,25 @@ export function augmentBatch(data: Tensor | DeviceImages, plans: readonly ImageP
     throw new Error(`augmentBatch: an image of ${channels}x${height}x${width} exceeds the kernel's ${MAX_IMAGE_ELEMENTS} elements`);
   }
   if (n >= 2 ** 24) throw new Error(`augmentBatch: at most 2^24 images (indices travel as f32), got ${n}`);
+  const bytes = workgroupBytes(channels, height, width);
+  const limit = engine().limits.maxComputeWorkgroupStorageSize;
+  if (bytes > limit) {
+    throw new Error(`augmentBatch: a ${channels}x${height}x${width} image needs ${bytes} bytes of workgroup memory, this adapter allows ${limit}`);
+  }
   checkNormalization(norm, channels, 'augmentBatch');
   const encoded = encodePlans(plans, images.shape, 'augmentBatch');
   return dispatchAugment(images, encoded, plans.length, norm);
+}
+
+/** Workgroup array sizes of shaders/augment.wgsl for one image shape. */
+function workgroupArrays(channels: number, height: number, width: number) {
+  return { CAP: Math.ceil((channels * height * width) / 256) * 256, CH: channels, WG: workgroupSize() };
+}
+
+/** Bytes of workgroup memory the kernel declares: image, histograms, levels, partials, op list. */
+function workgroupBytes(channels: number, height: number, width: number): number {
+  const a = workgroupArrays(channels, height, width);
+  return 4 * (a.CAP + 256 * a.CH + 256 + 8 * a.WG + 8 + 2 * MAX_OPS + 1);
 }
 
 function dispatchAugment(images: DeviceImages, encoded: Float32Array, count: number, norm: Normalization): Tensor {
@@ -138,12 +154,11 @@ function dispatchAugment(images: DeviceImages, encoded: Float32Array, count: num
   const planTensor = tensor(buffer, [buffer.length]);
   const vec4 = (v: readonly number[]) => [0, 1, 2, 3].map((c) => v[c] ?? 0);
   const e = engine();
-  const wg = workgroupSize();
   e.dispatch({
     family: 'augment',
     entry: 'augment',
     // Workgroup arrays sized to the image (rounded up to 256 floats, so few pipelines are compiled).
-    constants: { WG: wg, PACKED: images.format === 'u8', CAP: Math.ceil((channels * height * width) / 256) * 256, CH: channels },
+    constants: { ...workgroupArrays(channels, height, width), PACKED: images.format === 'u8' },
     params: new Uniforms(64).u32(count, channels, height, width, n, 0, 0, 0).f32(...vec4(norm.mean), ...vec4(norm.std.map((s) => 1 / s))).buffer,
     buffers: [out.bufferFor('augmentBatch'), images.data.bufferFor('augmentBatch'), planTensor.bufferFor('augmentBatch')],
     groups: e.grid(count),
