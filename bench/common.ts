@@ -4,7 +4,10 @@
 // Output contract: every benchmark prints, as its LAST line, one JSON object
 //   {"bench": name, "adapter": "...", "date": "...", "results": [{case, ours, peer, unit, ratio}, ...]}
 // (see printReport). Anything before that line is for humans.
+import * as T from '../src/index.js';
 import type { Engine } from '../src/index.js';
+import type { Classifier } from '../src/nn/resnet.js';
+import { SGD } from '../src/optim/sgd.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Timing
@@ -62,6 +65,29 @@ export async function timeIt(step: () => Promise<void>, opts: TimeOptions = {}):
   const mid = sorted.length >> 1;
   const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   return { bestMs: sorted[0], medianMs, reps: times.length, warmupMs };
+}
+
+/**
+ * Images/s of one SGD training step (momentum 0.9: forward, cross-entropy, backward, update) of `model`
+ * on a random batch [batch, ...imageShape] with labels i % 10; disposes the model afterwards.
+ */
+export async function trainStepRate(e: Engine, model: Classifier, batch: number, imageShape: number[], budget: TimeOptions): Promise<number> {
+  const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const x = T.randn([batch, ...imageShape], 0, 1, { seed: 2 });
+  const y = T.tensor(Array.from({ length: batch }, (_, i) => i % 10), [batch], 'i32');
+  const t = await timeIt(async () => {
+    T.scope(() => {
+      T.crossEntropy(model.forward(x), y).backward();
+      opt.step();
+      opt.zeroGrad();
+    });
+    await e.sync();
+  }, budget);
+  opt.dispose();
+  model.dispose();
+  x.dispose();
+  y.dispose();
+  return (batch * 1000) / t.bestMs;
 }
 
 /** GFLOP/s of `flops` floating-point operations done in `ms` milliseconds. */

@@ -12,8 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import * as T from '../src/index.js';
 import { ResNetCifar, SmallCNN, type Classifier } from '../src/nn/resnet.js';
-import { SGD } from '../src/optim/sgd.js';
-import { benchHeader, flag, registerTfjsGradients, formatTable, printReport, row, timeIt, type PeerTF, type ResultRow } from './common.js';
+import { benchHeader, flag, registerTfjsGradients, formatTable, printReport, row, timeIt, trainStepRate, type PeerTF, type ResultRow } from './common.js';
 
 const quick = flag('quick');
 const e = await T.init({ log: false });
@@ -73,22 +72,7 @@ const budget = { minMs: quick ? 0 : 10_000, minReps: quick ? 1 : 3, maxReps: 20,
 async function ours(c: Case): Promise<number> {
   T.manualSeed(1);
   const model: Classifier = c.name === 'small-cnn' ? new SmallCNN(10, { inChannels: 3, inputSize: 32 }) : new ResNetCifar(32, 10);
-  const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  const x = T.randn([c.batch, 3, 32, 32], 0, 1, { seed: 2 });
-  const y = T.tensor(Array.from({ length: c.batch }, (_, i) => i % 10), [c.batch], 'i32');
-  const t = await timeIt(async () => {
-    T.scope(() => {
-      T.crossEntropy(model.forward(x), y).backward();
-      opt.step();
-      opt.zeroGrad();
-    });
-    await e.sync();
-  }, budget);
-  opt.dispose();
-  model.dispose();
-  x.dispose();
-  y.dispose();
-  return (c.batch * 1000) / t.bestMs;
+  return trainStepRate(e, model, c.batch, [3, 32, 32], budget);
 }
 
 /** The same networks in tfjs-core ops, NCHW semantics kept by working in NHWC throughout. */

@@ -53,7 +53,9 @@ export {
 } from './io/safetensors.js';
 export { readTensorEntries, entriesToTensors } from './io/tensors.js';
 export { lrSchedule, type LrSchedule, type ScheduleOptions, type Decay } from './train/schedule.js';
-export { cropFlipPlan, gatherPlan, makeBatch, type CropFlip, type Normalization } from './data/augment.js';
+export { augmentBatch, cropFlipPlan, encodePlans, gatherPlan, makeBatch, uploadImages, type CropFlip, type DeviceImages, type Normalization } from './data/augment.js';
+export { checkPolicy, drawImagePlan, RAND_AUGMENT_OPS, type CifarPolicy, type ImagePlan, type NonePolicy, type Policy, type RandAugmentPolicy, type SimPolicy } from './data/policies.js';
+export { augmentViews, drawViewPlans, type ViewOptions, type Views } from './data/views.js';
 export {
   supCon, ntXent, bcl, supMin, supProto,
   type Labels, type ContrastiveOptions, type TemperedOptions, type SupConOptions, type BclOptions, type BclVariant,

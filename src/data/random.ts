@@ -15,6 +15,8 @@ export const STREAM = {
   /** Crop and flip draws of the trainer. */
   augment: 7,
   everyClass: 8,
+  /** Multi-view augmentation plans: stream (seed, views, step, view). */
+  views: 9,
 } as const;
 
 /** Checks that a seed is a 32-bit unsigned integer, so that distinct seeds never alias silently. */
@@ -54,6 +56,16 @@ export class Rng {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return (t ^ (t >>> 14)) >>> 0;
+  }
+
+  /** A uniform number in [0, 1) with 32 random bits. */
+  float(): number {
+    return this.nextU32() / 0x100000000;
+  }
+
+  /** A uniform number in [lo, hi). */
+  uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.float();
   }
 
   /** A uniform integer in [0, n), n ≤ 2^32, without modulo bias (rejection of the incomplete last block). */
