@@ -5,7 +5,6 @@ import { augmentBatch, type DeviceImages, type Normalization } from './augment.j
 import { checkPolicy, drawImagePlan, type ImagePlan, type Policy } from './policies.js';
 import { checkSeed, Rng, STREAM } from './random.js';
 
-
 /** Views of one batch. */
 export interface Views {
   /**
