@@ -2,7 +2,7 @@
 // references written from SPEC.md (test/reference/contrastive.ts): values and gradients w.r.t. the
 // features and prototypes, on long-tailed and binary 95/5 label draws, odd batch sizes, 1-3 views,
 // T in {0.05, 0.1, 0.5}, at both cooperative widths; then the edge cases and input errors.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as T from '../src/index.js';
 import { checkOp, rng } from './reference/check.js';
 import { bclL2Ref, bclLayout, contrastiveRef, supConLayout, supMinLayout, supProtoLayout, type LossDef } from './reference/contrastive.js';
@@ -223,6 +223,32 @@ describe('edge cases', () => {
     // With one view, samples 3 and 6 are alone in their classes.
     expect((await read(nan)).map(Number.isNaN)).toEqual(y.map((c) => c === 2 || c === 3));
     for (const t of [l1, l2, nan]) t.dispose();
+  });
+
+  it("contrastMode 'one' multiplies only the B view-0 rows: 1/V of the matmul work of 'all', forward and backward", () => {
+    const f = featuresArr(64, 3, 8);
+    const y = Array.from(longTail(64, 4).data);
+    /** Multiply-adds of every matmul recorded by one forward + backward (m, n, k, batch lead the uniforms). */
+    const matmulWork = (mode: 'all' | 'one') => {
+      const spy = vi.spyOn(T.engine(), 'dispatch');
+      try {
+        T.scope(() => {
+          const x = T.tensor(Float32Array.from(f.data), f.shape).requireGrad();
+          T.supCon(x, y, { contrastMode: mode }).backward();
+          x.grad?.dispose();
+        });
+        return spy.mock.calls.filter(([d]) => d.family === 'matmul').map(([d]) => {
+          const [m, n, k, batch] = new Uint32Array(d.params, 0, 4);
+          return m * n * k * batch;
+        });
+      } finally {
+        spy.mockRestore();
+      }
+    };
+    const one = matmulWork('one');
+    const all = matmulWork('all');
+    expect(one.length).toBe(all.length);
+    expect(one.reduce((a, b) => a + b) * 3).toBe(all.reduce((a, b) => a + b));
   });
 
   it('normalize: true equals the loss of l2Normalize(features)', async () => {

@@ -13,7 +13,7 @@ import { oneHot } from '../ops/indexing.js';
 import { matmul } from '../ops/matmul.js';
 import { logsumexp, mean, sum } from '../ops/reduce.js';
 import { l2Normalize } from '../ops/rowwise.js';
-import { expand, reshape } from '../ops/shape.js';
+import { expand, reshape, slice } from '../ops/shape.js';
 import { assertDType, describe } from '../ops/validate.js';
 import { Tensor } from '../tensor.js';
 
@@ -41,7 +41,7 @@ export interface TemperedOptions extends ContrastiveOptions {
 }
 
 export interface SupConOptions extends TemperedOptions {
-  /** 'all' (default): every view is an anchor; 'one': only view 0, against all V·B rows (SPEC 1). */
+  /** 'all' (default): every view is an anchor; 'one': only view 0, against all V·B rows (SPEC 1) — only the B anchor rows are multiplied, 1/V of the work. */
   contrastMode?: 'all' | 'one';
 }
 
@@ -153,7 +153,9 @@ export function supCon(features: Tensor, labels: Labels | null, opts: SupConOpti
   if (mode !== 'all' && mode !== 'one') throw new Error(`${op}: contrastMode must be 'all' or 'one', got ${String(mode)}`);
   const p = prepareFeatures(op, features, labels === null ? 2 : 1);
   const y = labels === null ? null : checkLabels(op, labels, p.b);
-  const { g } = selfLogits(p, opts.normalize);
+  const x = opts.normalize ? l2Normalize(p.x) : p.x;
+  // 'one': only the view-0 rows (every V-th row, sample-major) are anchors, so only they are multiplied.
+  const g = matmul(mode === 'one' ? slice(x, 0, 0, undefined, p.v) : x, x, { transB: true });
   const rows = contrastiveRows(g, null, {
     rule: y ? 'labels' : 'pairs', samples: p.b, views: p.v, stride: mode === 'one' ? p.v : 1,
     temperature: t, scale: t / base, classAverage: false, classes: 0, minority: 0, eps: [0, 0],
