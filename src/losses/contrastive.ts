@@ -284,7 +284,8 @@ export function supMin(features: Tensor, labels: Labels, opts: SupMinOptions = {
  * are not in the denominator) plus, for an anchor of class c that is "pulled" —
  * cos(z, p_c) ≤ cos(z, p_{1−c}) + eps_c on un-tempered cosines, no gradient through the test — the
  * prototype logit z·p_c/T joins the positives, which are then averaged (SPEC 7.8: the code averages,
- * the paper sums). ×T/T_base, mean over the V·B anchors. Prototypes [2, D] are constants (detached).
+ * the paper sums). ×T/T_base, mean over the V·B anchors. Prototypes [2, D] are constants (detached):
+ * the released random pair from `antipodalPrototypes`, or the paper's fitted one from `fitPrototypes`.
  * Labels must be 0 or 1. Defaults T = T_base = 0.07, eps = [1, 1].
  */
 export function supProto(features: Tensor, labels: Labels, prototypes: Tensor, opts: SupProtoOptions = {}): Tensor {
