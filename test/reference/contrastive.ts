@@ -38,6 +38,23 @@ function setup(features: Arr, protos?: Arr): Setup {
 
 const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, x, i) => s + x * b[i], 0);
 
+/** The VJP of w·(z_a · z_c), accumulated into dz. */
+function addDotGrad(dz: Float64Array[], z: Float64Array[], a: number, c: number, w: number): void {
+  for (let q = 0; q < z[a].length; q++) {
+    dz[a][q] += w * z[c][q];
+    dz[c][q] += w * z[a][q];
+  }
+}
+
+/** The gradient w.r.t. the features [B, V, D] from the view-major dz rows. */
+function featureGrad(s: Setup, dz: Float64Array[], shape: number[]): Arr {
+  const df = arr(shape);
+  for (let view = 0; view < s.v; view++) {
+    for (let i = 0; i < s.b; i++) df.data.set(dz[view * s.b + i], (i * s.v + view) * s.d);
+  }
+  return df;
+}
+
 export interface LossDef {
   /** Which inputs are [features, labels?, prototypes?]. */
   protoInput?: number;
@@ -85,21 +102,9 @@ export function contrastiveRef(def: LossDef): RefOp {
     vjp: (inputs, g) => {
       const { s, lay, dS } = evaluate(def, inputs);
       const dz = s.z.map(() => new Float64Array(s.d));
-      lay.anchors.forEach((a, r) =>
-        lay.cols.forEach((c, j) => {
-          const w = (g.data[0] * dS[r][j]) / def.temperature;
-          for (let q = 0; q < s.d; q++) {
-            dz[a][q] += w * s.z[c][q];
-            dz[c][q] += w * s.z[a][q];
-          }
-        }),
-      );
-      const df = arr(inputs[0].shape);
-      for (let view = 0; view < s.v; view++) {
-        for (let i = 0; i < s.b; i++) df.data.set(dz[view * s.b + i], (i * s.v + view) * s.d);
-      }
+      lay.anchors.forEach((a, r) => lay.cols.forEach((c, j) => addDotGrad(dz, s.z, a, c, (g.data[0] * dS[r][j]) / def.temperature)));
       const out: (Arr | null)[] = inputs.map(() => null);
-      out[0] = df;
+      out[0] = featureGrad(s, dz, inputs[0].shape);
       if (def.protoInput !== undefined && def.protoGrad) {
         const dp = arr(inputs[def.protoInput].shape);
         for (let c = 0; c < s.k; c++) dp.data.set(dz[s.v * s.b + c], c * s.d);
@@ -220,19 +225,10 @@ export function bclL2Ref(classes: number, temperature: number, nanEmpty = false)
       for (let r = 0; r < n; r++) {
         members[r].forEach((js, c) => {
           const w = (g.data[0] * dm[r][c]) / (n * js.length * temperature);
-          for (const j of js) {
-            for (let q = 0; q < s.d; q++) {
-              dz[r][q] += w * s.z[j][q];
-              dz[j][q] += w * s.z[r][q];
-            }
-          }
+          for (const j of js) addDotGrad(dz, s.z, r, j, w);
         });
       }
-      const df = arr(inputs[0].shape);
-      for (let view = 0; view < s.v; view++) {
-        for (let i = 0; i < s.b; i++) df.data.set(dz[view * s.b + i], (i * s.v + view) * s.d);
-      }
-      return [df, null];
+      return [featureGrad(s, dz, inputs[0].shape), null];
     },
   };
 }
