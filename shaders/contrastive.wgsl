@@ -1,4 +1,5 @@
-// Contrastive-loss family (SupCon, NT-Xent, BCL and its L1/L3 variants, SupMin, SupProto): the masked
+// Contrastive-loss family (SupCon, NT-Xent, BCL and its L1/L3 variants, SupMin, SupProto; BCL's L2 is
+// not a weighted log-sum-exp of single logits and is composed from generic ops instead): the masked
 // row statistics of a similarity block and their backward. The dot products themselves come from the
 // engine's matmul; this file only sees them.
 //
@@ -8,8 +9,8 @@
 // their own labels. The blocks hold raw dot products of the anchors only: G = X_A Xᵀ [A, NS] and
 // E = X_A Pᵀ [A, NE], R = B·V, NS = R or 0. Anchor a is sample row r = a·STRIDE (STRIDE = 1: every view,
 // contrast_mode 'all', X_A = X; STRIDE = V: view 0 only, so 'one' multiplies B rows, not R, by Xᵀ), and
-// its dot products are block row a. With x_j = (G or E)[a, j] / T, a weight w_rj ≥ 0 (0 drops the column from the denominator; the self
-// column j = r is always dropped) and a positive indicator p_rj:
+// its dot products are block row a. With x_j = (G or E)[a, j] / T, a weight w_rj ≥ 0 (0 drops the column
+// from the denominator; the self column j = r is always dropped) and a positive indicator p_rj:
 //   logden_r = log Σ_j w_rj exp(x_j)          computed as m + log Σ w exp(x − m), m = max over w ≠ 0
 //   n_r      = Σ_j p_rj
 //   loss_r   = −scale · (Σ_j p_rj x_j / n_r − logden_r)          (0, or NaN with NAN_EMPTY, if n_r = 0)
@@ -39,7 +40,7 @@ struct Params {
   ns: u32,         // sample columns (R, or 0 for the prototype-only loss)
   ne: u32,         // extra columns
   anchors: u32,    // A
-  stride: u32,     // anchor a is row a·stride
+  stride: u32,     // anchor a (block row a) is sample row a·stride
   views: u32,      // V
   classes: u32,    // K (range of labels that index cnt)
   samples: u32,    // B

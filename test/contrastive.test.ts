@@ -203,6 +203,10 @@ describe('edge cases', () => {
       (x, l) => T.supCon(x, l, { temperature: 0.05 }), [false, true]);
     await check([f, y, unitRows(3, 8)], { labelInput: 1, protoInput: 2, protoGrad: true, temperature: 0.05, layout: bclLayout('bcl') },
       (x, l, p) => T.bcl(x, l, p, { temperature: 0.05 }), [false, true, false]);
+    await checkOp({
+      inputs: [f, y], int: [false, true], tol: TOL, ref: bclL2Ref(3, 0.05),
+      gpu: (x, l) => T.bcl(x, l, null, { temperature: 0.05, variant: 'L2', numClasses: 3 }),
+    });
   });
 
   it('BCL Eq. 7 ≤ Eq. 6 anchor by anchor (Jensen, as the paper states), and NaN for anchors alone in their class when asked', async () => {

@@ -62,10 +62,10 @@ describe('fitPrototypes (the paper: p_maj fitted to the majority, p_min = −p_m
     return { labels, rows, flat: Float32Array.from(rows.flat()) };
   }
 
-  /** float64 optimum of the cosine objective: normalize(Σ normalize(z_i)) over the majority. */
-  function cosineOptimum(rows: number[][], labels: number[], majority: number): number[] {
+  /** float64 optimum of the cosine objective: normalize(Σ normalize(z_i)) over the majority (or all rows). */
+  function cosineOptimum(rows: number[][], labels: number[], majority: number | 'all'): number[] {
     const s = new Array<number>(d).fill(0);
-    rows.forEach((r, i) => labels[i] === majority && unit(r).forEach((x, q) => (s[q] += x)));
+    rows.forEach((r, i) => (majority === 'all' || labels[i] === majority) && unit(r).forEach((x, q) => (s[q] += x)));
     return unit(s);
   }
 
@@ -121,6 +121,15 @@ describe('fitPrototypes (the paper: p_maj fitted to the majority, p_min = −p_m
     expectClose(b, a, 1e-4, 'fits from two seeds');
   });
 
+  it("fitTo 'all' (the paper's literal wording): the optimum over every row, still owned by the majority", async () => {
+    const { labels, rows, flat } = data(30, 0.5);
+    const want = cosineOptimum(rows, labels, 'all');
+    expect(Math.max(...want.map((x, q) => Math.abs(x - cosineOptimum(rows, labels, 0)[q])))).toBeGreaterThan(1e-3);
+    const got = await take(() => T.fitPrototypes(T.tensor(flat, [30, d]), labels, { fitTo: 'all', steps: 200 }));
+    expectAntipodalUnit(got, d);
+    expectClose(got.slice(0, d), want, 1e-4, 'prototype of class 0 fitted to all rows');
+  });
+
   it('rejects bad input before any GPU work', () => {
     const z = (shape: number[], dtype: T.DType = 'f32') => T.tensor(new Array(shape.reduce((a, b) => a * b, 1)).fill(0), shape, dtype);
     expectRejectedBeforeGpu(() => T.antipodalPrototypes(0, 1), /antipodalPrototypes: dim must be a positive integer, got 0/);
@@ -136,6 +145,7 @@ describe('fitPrototypes (the paper: p_maj fitted to the majority, p_min = −p_m
     expectRejectedBeforeGpu(() => T.fitPrototypes(z([4, 2]), [0, 0, 1, 0], { steps: 0 }), /fitPrototypes: steps must be a positive integer, got 0/);
     expectRejectedBeforeGpu(() => T.fitPrototypes(z([4, 2]), [0, 0, 1, 0], { lr: -1 }), /fitPrototypes: lr must be a positive finite number, got -1/);
     expectRejectedBeforeGpu(() => T.fitPrototypes(z([4, 2]), [0, 0, 1, 0], { distance: 'l1' as 'cosine' }), /fitPrototypes: distance must be 'cosine' or 'euclidean', got l1/);
+    expectRejectedBeforeGpu(() => T.fitPrototypes(z([4, 2]), [0, 0, 1, 0], { fitTo: 'minority' as 'all' }), /fitPrototypes: fitTo must be 'majority' or 'all', got minority/);
     expectRejectedBeforeGpu(() => T.fitPrototypes(z([4, 2]), [0, 0, 1, 0], { majorityClass: 2 }), /fitPrototypes: majorityClass must be 0 or 1, got 2/);
   });
 });

@@ -46,6 +46,12 @@ export interface FitPrototypesOptions {
    * 'euclidean': the plain mean of ‖normalize(z) − p‖ (a spherical median; no closed form).
    */
   distance?: 'cosine' | 'euclidean';
+  /**
+   * Which embeddings p_maj is fitted to: 'majority' (default; SPEC 7.9 and the p_maj name) or 'all', the
+   * literal reading of the paper's "all encodings of unaugmented training samples" (at 95/5 the two
+   * differ little).
+   */
+  fitTo?: 'majority' | 'all';
   /** Projected gradient-descent steps (default 500) and SGD learning rate (default 0.5). */
   steps?: number;
   lr?: number;
@@ -55,8 +61,8 @@ export interface FitPrototypesOptions {
 
 /**
  * The paper's SupProto placement (Two Classes §4.3, SPEC 7.9): p_maj minimises the mean distance (see
- * `distance`) from p on the unit sphere to the majority rows of `embeddings` [N, D] (pass the unaugmented
- * training embeddings; rows are normalised first), by plain SGD on the engine's autograd with p
+ * `distance`) from p on the unit sphere to the majority rows (see `fitTo`) of `embeddings` [N, D] (pass
+ * the unaugmented training embeddings; rows are normalised first), by plain SGD on the engine's autograd with p
  * renormalised after each step (as TTC's `find_n_prototypes` does); p_min = −p_maj. Returns [2, D], row c
  * for class c. Labels [N] are 0/1. Nothing is read back; device labels without a majority row give NaN.
  * Each step contracts the angle to the optimum by about 1 − lr·‖mean direction‖, so widely spread
@@ -69,17 +75,18 @@ export function fitPrototypes(embeddings: Tensor, labels: Labels, opts: FitProto
     throw new Error(`${op}: expected embeddings [N, D] with N, D ≥ 1, got ${describe(embeddings)}`);
   }
   const [n, d] = embeddings.shape;
-  const { distance = 'cosine', steps = 500, lr = 0.5, seed = 0 } = opts;
+  const { distance = 'cosine', fitTo = 'majority', steps = 500, lr = 0.5, seed = 0 } = opts;
   if (distance !== 'cosine' && distance !== 'euclidean') throw new Error(`${op}: distance must be 'cosine' or 'euclidean', got ${String(distance)}`);
+  if (fitTo !== 'majority' && fitTo !== 'all') throw new Error(`${op}: fitTo must be 'majority' or 'all', got ${String(fitTo)}`);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`${op}: steps must be a positive integer, got ${steps}`);
   if (!(lr > 0) || !Number.isFinite(lr)) throw new Error(`${op}: lr must be a positive finite number, got ${lr}`);
   checkSeed(seed, op);
   const majority = majorityOf(op, labels, n, opts.majorityClass);
 
-  // w [N, 1]: 1 / #majority on majority rows, 0 elsewhere, so that Σ w·dist is the majority's mean.
+  // w [N, 1]: 1 / #fitted rows on the fitted rows, 0 elsewhere, so that Σ w·dist is their mean.
   const [z, w] = scope(() => {
     const y = labels instanceof Tensor ? labels : tensor(Int32Array.from(labels), [n], 'i32');
-    const mask = reshape(eq(toFloat(y), full([], majority)), [n, 1]);
+    const mask = fitTo === 'all' ? full([n, 1], 1) : reshape(eq(toFloat(y), full([], majority)), [n, 1]);
     return [l2Normalize(embeddings).detach(), div(mask, sum(mask))];
   });
   z.keep();
