@@ -115,7 +115,9 @@ describe('fitPrototypes (the paper: p_maj fitted to the majority, p_min = −p_m
     const want = cosineOptimum(rows, flipped, 1);
     const fit = (seed: number) =>
       take(() => T.fitPrototypes(T.tensor(flat, [40, d]), T.tensor(Int32Array.from(flipped), [40], 'i32'), { majorityClass: 1, steps: 150, seed }));
+    const live = T.engine().memory().liveTensors;
     const [a, b] = [await fit(1), await fit(2)];
+    expect(T.engine().memory().liveTensors, 'tensors left behind by the fit').toBe(live);
     expectAntipodalUnit(a, d);
     expectClose(a.slice(d), want, 1e-4, 'prototype of class 1 (majority)');
     expectClose(b, a, 1e-4, 'fits from two seeds');
