@@ -41,7 +41,10 @@ export interface TemperedOptions extends ContrastiveOptions {
 }
 
 export interface SupConOptions extends TemperedOptions {
-  /** 'all' (default): every view is an anchor; 'one': only view 0, against all V·B rows (SPEC 1) — only the B anchor rows are multiplied, 1/V of the work. */
+  /**
+   * 'all' (default): every view is an anchor; 'one': only view 0, against all V·B rows (SPEC 1). 'one'
+   * multiplies only its B anchor rows by Xᵀ: 1/V of the matmul work of 'all'.
+   */
   contrastMode?: 'all' | 'one';
 }
 
