@@ -61,3 +61,4 @@ export {
   type Labels, type ContrastiveOptions, type TemperedOptions, type SupConOptions, type BclOptions, type BclVariant,
   type SupMinOptions, type SupProtoOptions,
 } from './losses/contrastive.js';
+export { antipodalPrototypes, fitPrototypes, type FitPrototypesOptions } from './losses/prototypes.js';
