@@ -62,3 +62,4 @@ export {
   type SupMinOptions, type SupProtoOptions,
 } from './losses/contrastive.js';
 export { antipodalPrototypes, fitPrototypes, type FitPrototypesOptions } from './losses/prototypes.js';
+export { sinkhorn, type SinkhornOptions } from './losses/sinkhorn.js';
