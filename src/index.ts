@@ -63,3 +63,7 @@ export {
 } from './losses/contrastive.js';
 export { antipodalPrototypes, fitPrototypes, type FitPrototypesOptions } from './losses/prototypes.js';
 export { sinkhorn, type SinkhornOptions } from './losses/sinkhorn.js';
+export {
+  swappedPrediction, aggregationLoss, separationLoss, prototypeLoss, renormalizePrototypes,
+  type PrototypeLossOptions, type PrototypeLosses,
+} from './losses/swav.js';
