@@ -67,3 +67,7 @@ export {
   swappedPrediction, aggregationLoss, separationLoss, prototypeLoss, renormalizePrototypes,
   type PrototypeLossOptions, type PrototypeLosses,
 } from './losses/swav.js';
+export {
+  rebSupCon, perSampleGradNorms, Rebalancer,
+  type QueueView, type RebSupConOptions, type RebalancerOptions,
+} from './losses/rebalance.js';

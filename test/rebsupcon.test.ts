@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { checkOp, expectClose, rng } from './reference/check.js';
+import { contrastiveRef, rebSupConLayout } from './reference/contrastive.js';
 import { aggregationRef, separationRef, sinkhornRef, swapRef } from './reference/rebsupcon.js';
 import { expectRejectedBeforeGpu, normalArr, useCooperativeThreads } from './helpers.js';
 import type { Arr } from './reference/ops.js';
@@ -149,3 +150,112 @@ function unitRowsOf(a: Arr): Arr {
   }
   return out;
 }
+
+describe('rebSupCon (SPEC 6.2) on the fused contrastive row kernel', () => {
+  const cases: [number, number, number, number, boolean][] = [[6, 0, 8, 0.2, false], [7, 10, 8, 0.2, true], [5, 13, 4, 0.05, true]];
+  for (const [b, nq, d, t, weighted] of cases) {
+    it(`B=${b} queue=${nq} D=${d} τ=${t} ${weighted ? 'per-anchor ω' : 'ω ≡ 1'}: value and gradients w.r.t. q and k`, async () => {
+      const y = Array.from({ length: b }, () => Math.floor(next() * 3));
+      const qy = Array.from({ length: nq }, () => Math.floor(next() * 4));
+      const w = weighted ? y.map(() => Math.fround(0.3 + next())) : undefined;
+      const f = unitRows(2 * b, d);
+      f.shape = [b, 2, d];
+      const inputs = nq ? [f, { shape: [b], data: Float64Array.from(y) }, unitRows(nq, d)] : [f, { shape: [b], data: Float64Array.from(y) }];
+      await checkOp({
+        inputs, int: [false, true, false].slice(0, inputs.length), grad: [true, false, false].slice(0, inputs.length), tol: 1e-4,
+        ref: contrastiveRef({ labelInput: 1, protoInput: nq ? 2 : undefined, temperature: t, layout: rebSupConLayout(qy, w) }),
+        gpu: (x, labels, keys) => {
+          const view = (v: number) => T.reshape(T.slice(x, 1, v, v + 1), [b, d]);
+          const queue = keys ? { keys, labels: T.tensor(Int32Array.from(qy), [nq], 'i32') } : null;
+          const weights = w ? T.tensor(Float32Array.from(w), [b]) : undefined;
+          return T.rebSupCon(view(0), view(1), labels, queue, { temperature: t, weights, normalize: false });
+        },
+      });
+    });
+  }
+  it('rejects bad input before GPU work', () => {
+    const q = T.zeros([4, 3]), y = T.zeros([4], 'i32'), keys = T.zeros([6, 3]), w = T.zeros([3]), narrow = T.zeros([4, 2]);
+    expectRejectedBeforeGpu(() => T.rebSupCon(q, narrow, y, null), /expected key \[4, 3\]/);
+    expectRejectedBeforeGpu(() => T.rebSupCon(q, q, y, { keys, labels: y }), /expected queue labels \[6\] i32/);
+    expectRejectedBeforeGpu(() => T.rebSupCon(q, q, y, null, { weights: w }), /expected weights \[4\]/);
+    expectRejectedBeforeGpu(() => T.rebSupCon(q, q, y, null, { temperature: -1 }), /temperature must be a positive/);
+  });
+});
+
+describe('rebalancing factor (SPEC 6.1)', () => {
+  it('perSampleGradNorms = ‖δ_i‖·sqrt(‖h_i‖² + 1) equals the norm of each sample\'s own (W, b) gradient', async () => {
+    const [b, i, o] = [5, 6, 3];
+    const h = normalArr([b, i], next), wArr = normalArr([o, i], next), bias = normalArr([o], next), c = normalArr([b, o], next);
+    const W = up(wArr).keep().requireGrad(), bt = up(bias).keep().requireGrad(), ht = up(h).keep(), ct = up(c).keep();
+    const forward = (rowMask: T.Tensor) => T.sum(T.mul(T.square(T.add(T.matmul(ht, W, { transB: true }), bt)), T.mul(ct, rowMask)));
+    // δ from the backward of the whole batch, through a detached copy of the layer's output.
+    const norms = await T.scope(() => {
+      const y = T.add(T.matmul(ht, W, { transB: true }), bt).detach().requireGrad();
+      T.sum(T.mul(T.square(y), ct)).backward();
+      return T.perSampleGradNorms(y.grad!, ht, { bias: true });
+    }).read();
+    for (let r = 0; r < b; r++) {
+      const mask = new Float32Array(b * o);
+      mask.fill(1, r * o, (r + 1) * o);
+      T.scope(() => forward(T.tensor(mask, [b, o])).backward());
+      const gw = await W.grad!.read(), gb = await bt.grad!.read();
+      const want = Math.hypot(...gw, ...gb);
+      expect(Math.abs(norms[r] - want) / want).toBeLessThan(1e-5);
+      for (const p of [W, bt]) { p.grad!.dispose(); p.grad = null; }
+    }
+    for (const t of [W, bt, ht, ct]) t.dispose();
+  });
+
+  it('per-class EMA of the norms (absent classes keep theirs), ω for both readings, and ω-weighted rebSupCon', async () => {
+    const counts = [60, 30, 8, 2];
+    const f = counts.map((n) => n / 100);
+    const reb = new T.Rebalancer(counts, { momentum: 0.8 });
+    const inv = new T.Rebalancer(counts, { momentum: 0.8, reading: 'inverse' });
+    const ema = [0, 0, 0, 0];
+    const seen = [false, false, false, false];
+    const batches: [number[], number[]][] = [[[0, 0, 1, 1, 2], [1, 2, 0.5, 1.5, 3]], [[0, 2, 2, 2, 0], [2, 1, 2, 4, 4]]];
+    for (const [y, n] of batches) {
+      T.scope(() => {
+        const yt = T.tensor(Int32Array.from(y), [y.length], 'i32'), nt = T.tensor(Float32Array.from(n), [n.length]);
+        reb.update(nt, yt);
+        inv.update(nt, yt);
+      });
+      for (let c = 0; c < 4; c++) {
+        const mine = n.filter((_, j) => y[j] === c);
+        if (!mine.length) continue;
+        const m = mine.reduce((a, v) => a + v, 0) / mine.length;
+        ema[c] = seen[c] ? 0.8 * ema[c] + 0.2 * m : m;
+        seen[c] = true;
+      }
+    }
+    expectClose(await reb.gradNorms.read(), ema, 1e-6, '∇̄');
+    const omega = ema.map((g, c) => 1 / (1 + 0.5 * g * (0.1 / (f[c] + 1e-5))));
+    expectClose(await T.scope(() => reb.weights()).read(), omega, 1e-5, 'ω');
+    expectClose(await T.scope(() => inv.weights()).read(), omega.map((w) => 1 / w), 1e-5, 'ω (inverse reading)');
+    expect(omega[3]).toBe(1); // class 3 never seen
+    // The ω-weighted loss: anchorWeights feeds rebSupCon; reference with ω(y_i) computed here.
+    const [b, d, nq] = [6, 8, 7];
+    const y = [0, 1, 2, 3, 2, 0], qy = Array.from({ length: nq }, () => Math.floor(next() * 4));
+    const x = unitRows(2 * b, d);
+    x.shape = [b, 2, d];
+    await checkOp({
+      inputs: [x, { shape: [b], data: Float64Array.from(y) }, unitRows(nq, d)], int: [false, true, false], grad: [true, false, false], tol: 1e-4,
+      ref: contrastiveRef({ labelInput: 1, protoInput: 2, temperature: 0.2, layout: rebSupConLayout(qy, y.map((c) => omega[c])) }),
+      gpu: (f, labels, keys) => T.rebSupCon(T.reshape(T.slice(f, 1, 0, 1), [b, d]), T.reshape(T.slice(f, 1, 1, 2), [b, d]), labels,
+        { keys, labels: T.tensor(Int32Array.from(qy), [nq], 'i32') }, { weights: reb.anchorWeights(labels), normalize: false }),
+    });
+    reb.dispose();
+    inv.dispose();
+  });
+
+  it('rejects bad input before GPU work', () => {
+    const reb = new T.Rebalancer([3, 1]);
+    const n = T.zeros([4]), y = T.zeros([3], 'i32'), g = T.zeros([4, 2]), h = T.zeros([3, 2]);
+    expectRejectedBeforeGpu(() => reb.update(n, y), /expected labels \[4\] i32/);
+    expectRejectedBeforeGpu(() => T.perSampleGradNorms(g, h), /expected input \[4, D ≥ 1\]/);
+    expect(() => new T.Rebalancer([])).toThrow(/non-empty/);
+    expect(() => new T.Rebalancer([1, 2], { momentum: 1 })).toThrow(/momentum must be in \[0, 1\)/);
+    expect(() => new T.Rebalancer([1, 2], { reading: 'x' as never })).toThrow(/reading must be/);
+    reb.dispose();
+  });
+});
