@@ -71,3 +71,4 @@ export {
   rebSupCon, perSampleGradNorms, Rebalancer,
   type QueueView, type RebSupConOptions, type RebalancerOptions,
 } from './losses/rebalance.js';
+export { emaUpdate, momentumUpdate, copyParameters, KeyQueue } from './nn/moco.js';

@@ -259,3 +259,61 @@ describe('rebalancing factor (SPEC 6.1)', () => {
     reb.dispose();
   });
 });
+
+describe('MoCo pieces (SPEC 5)', () => {
+  it('emaUpdate: θ_k = m θ_k + (1 − m) θ_q on tensors of several sizes (one past a workgroup)', async () => {
+    const shapes = [[3, 4], [700], [2, 3, 5]];
+    const ks = shapes.map((s) => normalArr(s, next)), qs = shapes.map((s) => normalArr(s, next));
+    const kt = ks.map((a) => up(a).keep()), qt = qs.map((a) => up(a).keep());
+    T.emaUpdate(kt, qt, 0.9);
+    T.emaUpdate(kt, qt, 0.999);
+    for (let i = 0; i < shapes.length; i++) {
+      const want = ks[i].data.map((k, j) => {
+        const once = Math.fround(0.9 * k + Math.fround(1 - 0.9) * qs[i].data[j]);
+        return 0.999 * once + (1 - 0.999) * qs[i].data[j];
+      });
+      expectClose(await kt[i].read(), want, 1e-6, `parameter ${i}`);
+    }
+    [...kt, ...qt].forEach((t) => t.dispose());
+  });
+
+  it('momentumUpdate pairs module parameters by name; copyParameters copies them', async () => {
+    const q = new T.Linear(5, 3), k = new T.Linear(5, 3);
+    const [qw, kw] = [await q.weight.read(), await k.weight.read()];
+    T.momentumUpdate(k, q, 0.5);
+    expectClose(await k.weight.read(), Array.from(kw, (v, i) => 0.5 * v + 0.5 * qw[i]), 1e-6, 'weight');
+    T.copyParameters(k, q);
+    expectClose(await k.bias!.read(), await q.bias!.read(), 0, 'bias');
+    expect(() => T.momentumUpdate(new T.Linear(5, 3, { bias: false }), q)).toThrow(/different parameters/);
+    expectRejectedBeforeGpu(() => T.emaUpdate([q.weight], [q.bias!]), /does not match/);
+    expectRejectedBeforeGpu(() => T.emaUpdate([q.weight], [q.weight], 1.5), /momentum must be in \[0, 1\]/);
+  });
+
+  it('KeyQueue: FIFO with wrap-around (Q = 10 not a multiple of B = 4), labels alongside', async () => {
+    const [size, dim, b] = [10, 3, 4];
+    const queue = new T.KeyQueue(size, dim, 5, { seed: 7 });
+    const init = await queue.labels.read();
+    expect(Array.from(init).every((y) => y >= 0 && y < 5 && Number.isInteger(y))).toBe(true);
+    // Initial keys: columns normalised (PaCo's normalize(randn(Q, D), dim = 0)).
+    const k0 = await queue.keys.read();
+    for (let c = 0; c < dim; c++) expect(Math.hypot(...Array.from({ length: size }, (_, r) => k0[r * dim + c]))).toBeCloseTo(1, 5);
+    const keys = Array.from(k0), labels = Array.from(init);
+    for (let step = 0; step < 4; step++) {
+      const kb = normalArr([b, dim], next), yb = Array.from({ length: b }, (_, i) => 100 * step + i);
+      T.scope(() => queue.enqueue(up(kb), T.tensor(Int32Array.from(yb), [b], 'i32')));
+      for (let i = 0; i < b; i++) {
+        const r = (step * b + i) % size;
+        for (let c = 0; c < dim; c++) keys[r * dim + c] = kb.data[i * dim + c];
+        labels[r] = yb[i];
+      }
+      expect(queue.ptr).toBe(((step + 1) * b) % size);
+      expectClose(await queue.keys.read(), keys, 0, `keys after ${step + 1} enqueues`);
+      expect(Array.from(await queue.labels.read())).toEqual(labels);
+    }
+    const big = T.zeros([11, dim]), y11 = T.zeros([11], 'i32'), wrong = T.zeros([2, 4]), y2 = T.zeros([2], 'i32');
+    expectRejectedBeforeGpu(() => queue.enqueue(big, y11), /does not fit in a queue of 10/);
+    expectRejectedBeforeGpu(() => queue.enqueue(wrong, y2), /expected keys \[B ≥ 1, 3\]/);
+    expect(() => new T.KeyQueue(0, 3, 2)).toThrow(/size must be a positive integer/);
+    queue.dispose();
+  });
+});
