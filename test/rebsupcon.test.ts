@@ -6,7 +6,7 @@ import * as T from '../src/index.js';
 import { checkOp, expectClose, rng } from './reference/check.js';
 import { contrastiveRef, rebSupConLayout } from './reference/contrastive.js';
 import { aggregationRef, separationRef, sinkhornRef, swapRef } from './reference/rebsupcon.js';
-import { expectRejectedBeforeGpu, normalArr, useCooperativeThreads } from './helpers.js';
+import { expectRejectedBeforeGpu, normalArr, normalizeRows, unitRows as unitRowsOf, useCooperativeThreads } from './helpers.js';
 import type { Arr } from './reference/ops.js';
 
 beforeAll(async () => {
@@ -15,16 +15,7 @@ beforeAll(async () => {
 
 const next = rng(6006);
 
-/** Unit rows [n, d] (float32-rounded). */
-function unitRows(n: number, d: number): Arr {
-  const p = normalArr([n, d], next);
-  for (let c = 0; c < n; c++) {
-    const row = p.data.subarray(c * d, (c + 1) * d);
-    const s = Math.hypot(...row);
-    row.set(Float32Array.from(row, (x) => x / s));
-  }
-  return p;
-}
+const unitRows = (n: number, d: number) => unitRowsOf(n, d, next);
 
 function matmulT(a: Arr, b: Arr): Arr {
   const [n, d] = a.shape;
@@ -118,8 +109,7 @@ describe('prototype losses (SPEC 6.3)', () => {
   it('prototypeLoss = 0.5 L1 + 0.3 L2 + 0.2 L3 with Sinkhorn codes; renormalizePrototypes keeps C unit-norm', async () => {
     const [b, k, d] = [8, 5, 6];
     const q = normalArr([b, d], next), key = normalArr([b, d], next), c = unitRows(k, d);
-    const norm = (a: Arr) => unitRowsOf(a);
-    const zq = norm(q), zk = norm(key);
+    const zq = normalizeRows(q), zk = normalizeRows(key);
     const qq = sinkhornRef(matmulT(zq, c), 0.05, 3), qk = sinkhornRef(matmulT(zk, c), 0.05, 3);
     const want = 0.5 * swapRef(0.2).forward([zq, zk, c, qq, qk]).data[0] + 0.3 * aggregationRef.forward([zq, c, qq]).data[0]
       + 0.2 * separationRef(1).forward([c]).data[0];
@@ -139,17 +129,6 @@ describe('prototype losses (SPEC 6.3)', () => {
     expectRejectedBeforeGpu(() => T.prototypeLoss(z, z, c, { temperature: 0 }), /temperature must be a positive/);
   });
 });
-
-function unitRowsOf(a: Arr): Arr {
-  const [n, d] = a.shape;
-  const out = { shape: [n, d], data: new Float64Array(a.data) };
-  for (let i = 0; i < n; i++) {
-    const row = out.data.subarray(i * d, (i + 1) * d);
-    const s = Math.hypot(...row);
-    row.forEach((v, j) => (row[j] = v / s));
-  }
-  return out;
-}
 
 describe('rebSupCon (SPEC 6.2) on the fused contrastive row kernel', () => {
   const cases: [number, number, number, number, boolean][] = [[6, 0, 8, 0.2, false], [7, 10, 8, 0.2, true], [5, 13, 4, 0.05, true]];
@@ -252,7 +231,7 @@ describe('rebalancing factor (SPEC 6.1)', () => {
     const reb = new T.Rebalancer([3, 1]);
     const n = T.zeros([4]), y = T.zeros([3], 'i32'), g = T.zeros([4, 2]), h = T.zeros([3, 2]);
     expectRejectedBeforeGpu(() => reb.update(n, y), /expected labels \[4\] i32/);
-    expectRejectedBeforeGpu(() => T.perSampleGradNorms(g, h), /expected input \[4, D ≥ 1\]/);
+    expectRejectedBeforeGpu(() => T.perSampleGradNorms(g, h), /expected input \[4, ≥ 1\]/);
     expect(() => new T.Rebalancer([])).toThrow(/non-empty/);
     expect(() => new T.Rebalancer([1, 2], { momentum: 1 })).toThrow(/momentum must be in \[0, 1\)/);
     expect(() => new T.Rebalancer([1, 2], { reading: 'x' as never })).toThrow(/reading must be/);

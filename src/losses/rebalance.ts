@@ -13,6 +13,8 @@ import { l2Normalize } from '../ops/rowwise.js';
 import { concat, reshape } from '../ops/shape.js';
 import { assertDType, describe } from '../ops/validate.js';
 import { scope, Tensor } from '../tensor.js';
+import { positive } from './contrastive.js';
+import { checkMatrix } from './swav.js';
 
 /** A key queue as the loss reads it: keys [Q, D] (unit rows) and their labels [Q] (i32). */
 export interface QueueView {
@@ -29,13 +31,6 @@ export interface RebSupConOptions {
   normalize?: boolean;
   /** 'mean' over the B anchors (default, SPEC 6.2 [choice]) or 'none': the weighted per-anchor losses. */
   reduction?: 'mean' | 'none';
-}
-
-function checkRows(op: string, t: Tensor, what: string, rows?: number, cols?: number): void {
-  assertDType(op, t, ['f32'], what);
-  if (t.rank !== 2 || t.shape.some((n) => n === 0) || (rows !== undefined && t.shape[0] !== rows) || (cols !== undefined && t.shape[1] !== cols)) {
-    throw new Error(`${op}: expected ${what} [${rows ?? 'B ≥ 1'}, ${cols ?? 'D ≥ 1'}] f32, got ${describe(t)}`);
-  }
 }
 
 function checkIntVector(op: string, t: Tensor, what: string, n: number): void {
@@ -55,20 +50,19 @@ function checkIntVector(op: string, t: Tensor, what: string, n: number): void {
  */
 export function rebSupCon(query: Tensor, key: Tensor, labels: Tensor, queue: QueueView | null, opts: RebSupConOptions = {}): Tensor {
   const op = 'rebSupCon';
-  checkRows(op, query, 'query');
+  checkMatrix(op, query, 'query');
   const [b, d] = query.shape;
-  checkRows(op, key, 'key', b, d);
+  checkMatrix(op, key, 'key', b, d);
   checkIntVector(op, labels, 'labels', b);
   if (queue) {
-    checkRows(op, queue.keys, 'queue keys', undefined, d);
+    checkMatrix(op, queue.keys, 'queue keys', undefined, d);
     checkIntVector(op, queue.labels, 'queue labels', queue.keys.shape[0]);
   }
   if (opts.weights) {
     assertDType(op, opts.weights, ['f32'], 'weights');
     if (opts.weights.rank !== 1 || opts.weights.shape[0] !== b) throw new Error(`${op}: expected weights [${b}] f32, got ${describe(opts.weights)}`);
   }
-  const t = opts.temperature ?? 0.2;
-  if (!(t > 0) || !Number.isFinite(t)) throw new Error(`${op}: temperature must be a positive finite number, got ${t}`);
+  const t = positive(op, 'temperature', opts.temperature ?? 0.2);
   const norm = opts.normalize ?? true;
   const zq = norm ? l2Normalize(query) : query;
   const zk = norm ? l2Normalize(key) : key;
@@ -93,8 +87,8 @@ export function rebSupCon(query: Tensor, key: Tensor, labels: Tensor, queue: Que
  */
 export function perSampleGradNorms(outputGrad: Tensor, input: Tensor, opts: { bias?: boolean } = {}): Tensor {
   const op = 'perSampleGradNorms';
-  checkRows(op, outputGrad, 'outputGrad');
-  checkRows(op, input, 'input', outputGrad.shape[0]);
+  checkMatrix(op, outputGrad, 'outputGrad');
+  checkMatrix(op, input, 'input', outputGrad.shape[0]);
   return noGrad(() => {
     const dd = sum(mul(outputGrad, outputGrad), 1);
     const hh = sum(mul(input, input), 1);

@@ -12,18 +12,15 @@ import { l2Normalize, logSoftmax } from '../ops/rowwise.js';
 import { reshape } from '../ops/shape.js';
 import { assertDType, describe } from '../ops/validate.js';
 import { scope, Tensor } from '../tensor.js';
+import { positive } from './contrastive.js';
 import { sinkhorn } from './sinkhorn.js';
 
-function checkMatrix(op: string, t: Tensor, what: string, rows?: number, cols?: number): void {
+/** Checks an f32 matrix [rows, cols] (any positive size where undefined), with a clear error. */
+export function checkMatrix(op: string, t: Tensor, what: string, rows?: number, cols?: number): void {
   assertDType(op, t, ['f32'], what);
   if (t.rank !== 2 || t.shape.some((n) => n === 0) || (rows !== undefined && t.shape[0] !== rows) || (cols !== undefined && t.shape[1] !== cols)) {
     throw new Error(`${op}: expected ${what} [${rows ?? '≥ 1'}, ${cols ?? '≥ 1'}], got ${describe(t)}`);
   }
-}
-
-function checkPositive(op: string, name: string, v: number): number {
-  if (!(v > 0) || !Number.isFinite(v)) throw new Error(`${op}: ${name} must be a positive finite number, got ${v}`);
-  return v;
 }
 
 /** ‖a_i − b_j‖² [N, M] = ‖a_i‖² + ‖b_j‖² − 2 a_i·b_j. */
@@ -55,7 +52,7 @@ export function swappedPrediction(za: Tensor, zb: Tensor, prototypes: Tensor, qa
   checkMatrix(op, zb, 'zb', b, d);
   checkCodes(op, qa, 'qa', b, k);
   checkCodes(op, qb, 'qb', b, k);
-  const t = checkPositive(op, 'temperature', opts.temperature ?? 0.2);
+  const t = positive(op, 'temperature', opts.temperature ?? 0.2);
   const logP = (z: Tensor) => logSoftmax(scale(matmul(z, prototypes, { transB: true }), 1 / t));
   const total = add(sum(mul(qb.detach(), logP(za))), sum(mul(qa.detach(), logP(zb))));
   return scale(total, -1 / (2 * b));
@@ -128,7 +125,7 @@ export function prototypeLoss(query: Tensor, key: Tensor, prototypes: Tensor, op
   checkMatrix(op, key, 'key', query.shape[0], d);
   const [l1, l2, l3] = opts.weights ?? [0.5, 0.3, 0.2];
   if (![l1, l2, l3].every(Number.isFinite)) throw new Error(`${op}: weights must be three finite numbers`);
-  checkPositive(op, 'temperature', opts.temperature ?? 0.2);
+  positive(op, 'temperature', opts.temperature ?? 0.2);
   const norm = opts.normalize ?? true;
   const zq = norm ? l2Normalize(query) : query;
   const zk = norm ? l2Normalize(key) : key;
