@@ -1,0 +1,111 @@
+// Reading an optimal Gram matrix (angles, means, collapse groups) and the minority-collapse threshold.
+//
+// Two-level proportions: m majority classes of share p_maj each and K − m minority classes of share
+// p_min each, with imbalance ratio ρ = p_maj / p_min, so p_min = 1 / (m·ρ + K − m).
+//
+// Threshold criterion (exact, not a tolerance on G_ij). Let F be the face of the elliptope where all
+// minority means coincide. F is convex, so min f over F is again a convex problem; we solve it by tying
+// the minority rows of V. Minority collapse is optimal for the full problem iff that face optimum passes
+// the full KKT certificate, i.e. S = ∇f − Diag(y) ⪰ 0. The tied solution is already stationary (the
+// minority classes are exchangeable, so their rows of S·V agree and vanish with the tied gradient) and S
+// is PSD on range(G), so only the null space of G matters: the differences of minority indicators,
+// {x supported on the minorities, Σ x = 0}. By exchangeability S restricted there is (S_ii − S_ij)·I for
+// minorities i ≠ j, so collapse holds iff the margin φ(ρ) = S_ii − S_ij ≥ 0. φ is the curvature of f
+// along "split the minorities by a small angle θ into a fresh direction": G_ij drops by θ²/2 (repulsion
+// gained, weighted by ∂f/∂G_ij) while each minority–majority product shrinks by (θ²/8)·|G|-ish (cost).
+// Both are O(θ²), which is why the transition is sharp at a finite ρ*. We bisect on log ρ for φ = 0.
+import { jacobiEigen } from './linalg.js';
+import { geometryObjective, type GeometryLoss } from './objectives.js';
+import { dualSlack, solveGeometry, type SolveOptions } from './solver.js';
+
+/** Pairwise angles between class means in degrees (K×K row-major), from G_ij = cos θ_ij. */
+export function meanAngles(g: Float64Array, k: number): Float64Array {
+  return g.map((x) => (Math.acos(Math.min(1, Math.max(-1, x))) * 180) / Math.PI).subarray(0, k * k);
+}
+
+/**
+ * Class means recovered from G alone (eigen-embedding V = U·√Λ over the eigenvalues above `tolerance`),
+ * K×rank row-major with rank = the numerical rank of G. Unique up to an orthogonal transform.
+ */
+export function recoverMeans(g: Float64Array, k: number, tolerance = 1e-9): { means: Float64Array; rank: number } {
+  const { values, vectors } = jacobiEigen(g, k);
+  const keep: number[] = [];
+  for (let c = k - 1; c >= 0; c--) if (values[c] > tolerance) keep.push(c);
+  const rank = keep.length;
+  const means = new Float64Array(k * rank);
+  for (let i = 0; i < k; i++) keep.forEach((c, l) => (means[i * rank + l] = vectors[i * k + c] * Math.sqrt(values[c])));
+  return { means, rank };
+}
+
+/** Groups of classes whose means coincide (G_ij > 1 − ε, transitively), each sorted, singletons included. */
+export function collapseGroups(g: Float64Array, k: number, epsilon = 1e-4): number[][] {
+  const parent = Array.from({ length: k }, (_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
+  for (let i = 0; i < k; i++) for (let j = i + 1; j < k; j++) if (g[i * k + j] > 1 - epsilon) parent[find(j)] = find(i);
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < k; i++) groups.set(find(i), [...(groups.get(find(i)) ?? []), i]);
+  return [...groups.values()];
+}
+
+/** m majority classes at ρ times the share of each of the K − m minority classes (sums to 1). */
+export function twoLevelProportions(k: number, majority: number, ratio: number): number[] {
+  if (!(majority >= 1 && majority <= k - 2)) throw new Error(`twoLevelProportions: need 1 ≤ m ≤ K − 2 (two minorities at least), got m=${majority}, K=${k}`);
+  if (!(ratio >= 1)) throw new Error(`twoLevelProportions: ratio must be ≥ 1, got ${ratio}`);
+  const pMin = 1 / (majority * ratio + k - majority);
+  return Array.from({ length: k }, (_, i) => (i < majority ? ratio * pMin : pMin));
+}
+
+/** A two-level problem: loss, K, m, τ, N. */
+export interface TwoLevelProblem {
+  loss: GeometryLoss;
+  classes: number;
+  majority: number;
+  tau: number;
+  negatives?: number;
+}
+
+/** φ(ρ) = S_ii − S_ij at the collapsed-minority optimum (≥ 0 iff minority collapse is optimal). */
+export function collapseMargin(problem: TwoLevelProblem, ratio: number, solve: SolveOptions = {}): number {
+  const { classes: k, majority: m } = problem;
+  const objective = geometryObjective(problem.loss, { proportions: twoLevelProportions(k, m, ratio), tau: problem.tau, negatives: problem.negatives });
+  const groups = Array.from({ length: k }, (_, i) => Math.min(i, m));
+  const sol = solveGeometry(objective, { ...solve, rank: solve.rank ?? m + 1, groups });
+  const s = dualSlack(objective, sol.gram);
+  return s[m * k + m] - s[m * k + m + 1];
+}
+
+/**
+ * The imbalance ratio ρ* at which minority collapse begins (bisection on log ρ over [1, maxRatio] to a
+ * relative tolerance), or Infinity when the minorities still separate at maxRatio.
+ */
+export function collapseThreshold(problem: TwoLevelProblem, opts: { maxRatio?: number; relativeTolerance?: number } = {}): number {
+  const maxRatio = opts.maxRatio ?? 1e6;
+  const rtol = opts.relativeTolerance ?? 1e-4;
+  if (collapseMargin(problem, 1) >= 0) return 1;
+  if (collapseMargin(problem, maxRatio) < 0) return Infinity;
+  let lo = 0;
+  let hi = Math.log(maxRatio);
+  while (hi - lo > rtol) {
+    const mid = 0.5 * (lo + hi);
+    if (collapseMargin(problem, Math.exp(mid)) >= 0) hi = mid;
+    else lo = mid;
+  }
+  return Math.exp(hi);
+}
+
+/** One row of {@link thresholdSweep}. */
+export interface ThresholdRow {
+  tau: number;
+  negatives: number;
+  /** ρ* (Infinity: no collapse up to maxRatio). */
+  ratio: number;
+}
+
+/** ρ* over a grid of temperatures and numbers of negatives (SupCon by default). */
+export function thresholdSweep(
+  base: Omit<TwoLevelProblem, 'tau' | 'negatives'>, taus: readonly number[], negatives: readonly number[], opts: { maxRatio?: number; relativeTolerance?: number } = {},
+): ThresholdRow[] {
+  const rows: ThresholdRow[] = [];
+  for (const tau of taus) for (const n of negatives) rows.push({ tau, negatives: n, ratio: collapseThreshold({ ...base, tau, negatives: n }, opts) });
+  return rows;
+}
