@@ -64,14 +64,16 @@ export interface TwoLevelProblem {
   negatives?: number;
 }
 
-/** φ(ρ) = S_ii − S_ij at the collapsed-minority optimum (≥ 0 iff minority collapse is optimal). */
+/** φ(ρ) = (S_ii − S_ij)/|y_i| at the collapsed-minority optimum (≥ 0 iff minority collapse is optimal). */
 export function collapseMargin(problem: TwoLevelProblem, ratio: number, solve: SolveOptions = {}): number {
   const { classes: k, majority: m } = problem;
   const objective = geometryObjective(problem.loss, { proportions: twoLevelProportions(k, m, ratio), tau: problem.tau, negatives: problem.negatives });
   const groups = Array.from({ length: k }, (_, i) => Math.min(i, m));
   const sol = solveGeometry(objective, { ...solve, rank: solve.rank ?? m + 1, groups });
   const s = dualSlack(objective, sol.gram);
-  return s[m * k + m] - s[m * k + m + 1];
+  // Divided by the minority's multiplier |y_i| (of order p_min/τ) so that the margin is scale-free.
+  const y = objective.evaluate(sol.gram).grad[m * k + m] - s[m * k + m];
+  return (s[m * k + m] - s[m * k + m + 1]) / Math.abs(y);
 }
 
 /**

@@ -46,9 +46,13 @@ export interface SolveOptions {
   rank?: number;
   /** Seed of the random start. */
   seed?: number;
-  /** Stop when the Riemannian gradient's largest row norm is below this (default 1e-10). */
+  /**
+   * Stop when every row's Riemannian gradient is below this fraction of its Euclidean gradient, i.e. the
+   * sine of the angle between ∂f/∂v_a and v_a (default 1e-10). Relative, because a class of share p has a
+   * gradient of order p: an absolute tolerance would leave the rarest classes unconverged.
+   */
   gradientTolerance?: number;
-  /** Iteration cap (default 20000). */
+  /** Iteration cap (default 5000). */
   maxIterations?: number;
   /** Class → row of V (classes sharing a row are forced to coincide). Default: one row per class. */
   groups?: readonly number[];
@@ -100,8 +104,10 @@ interface Evaluation {
   value: number;
   /** Gradient with respect to W (Riemannian gradient when W's rows are unit). */
   grad: Float64Array;
-  /** Largest row norm of grad. */
+  /** Largest over rows of |Riemannian gradient| / |Euclidean gradient| (see SolveOptions.gradientTolerance). */
   gradMax: number;
+  /** |∂f/∂v_a| per row. */
+  euclidean: Float64Array;
 }
 
 /**
@@ -116,10 +122,13 @@ export function solveGeometry(objective: GeometryObjective, opts: SolveOptions =
   if (groups.length !== k) throw new Error(`solveGeometry: groups must have ${k} entries`);
   const rows = Math.max(...groups) + 1;
   const tol = opts.gradientTolerance ?? 1e-10;
-  const maxIterations = opts.maxIterations ?? 20000;
+  const maxIterations = opts.maxIterations ?? 5000;
   const rng = new Rng(opts.seed ?? 0);
   let w = Float64Array.from({ length: rows * r }, () => rng.uniform(-1, 1));
-  normaliseRows(w, rows, r);
+  // Row norms are a free choice (f sees only directions), and they are the preconditioner: a gradient
+  // step turns row a by ∝ |∂f/∂v_a| / |w_a|², so norms ∝ √|∂f/∂v_a| give every class the same angular
+  // speed, however rare. Without this a class of share 1e-6 barely moves.
+  let target = new Float64Array(rows).fill(1);
 
   const expand = (v: Float64Array): Float64Array => {
     const out = new Float64Array(k * r);
@@ -128,7 +137,7 @@ export function solveGeometry(objective: GeometryObjective, opts: SolveOptions =
   };
   const evaluate = (x: Float64Array): Evaluation => {
     const v = Float64Array.from(x);
-    const norms = normaliseRows(v, rows, r);
+    const norms = normaliseRows(v, rows, r, new Float64Array(rows).fill(1));
     const vk = expand(v);
     const { value, grad: gf } = objective.evaluate(gram(vk, k, r));
     const m = matmul64(gf, vk, k, k, r);
@@ -136,28 +145,43 @@ export function solveGeometry(objective: GeometryObjective, opts: SolveOptions =
     const grad = new Float64Array(rows * r);
     for (let i = 0; i < k; i++) for (let l = 0; l < r; l++) grad[groups[i] * r + l] += 2 * m[i * r + l];
     let gradMax = 0;
+    const euclidean = new Float64Array(rows);
     for (let a = 0; a < rows; a++) {
       let dot = 0;
-      for (let l = 0; l < r; l++) dot += grad[a * r + l] * v[a * r + l];
+      let e2 = 0;
+      for (let l = 0; l < r; l++) {
+        dot += grad[a * r + l] * v[a * r + l];
+        e2 += grad[a * r + l] ** 2;
+      }
       let n2 = 0;
       for (let l = 0; l < r; l++) {
-        const t = (grad[a * r + l] - dot * v[a * r + l]) / norms[a];
-        grad[a * r + l] = t;
+        const t = grad[a * r + l] - dot * v[a * r + l];
+        grad[a * r + l] = t / norms[a];
         n2 += t * t;
       }
-      gradMax = Math.max(gradMax, Math.sqrt(n2));
+      euclidean[a] = Math.sqrt(e2);
+      gradMax = Math.max(gradMax, e2 > 0 ? Math.sqrt(n2 / e2) : 0);
     }
-    return { value, grad, gradMax };
+    return { value, grad, gradMax, euclidean };
   };
 
   // L-BFGS (two-loop recursion, memory 10) with Armijo backtracking.
   const memory = 10;
   const ss: Float64Array[] = [];
   const ys: Float64Array[] = [];
+  normaliseRows(w, rows, r, target);
   let cur = evaluate(w);
+  const largest = Math.max(...cur.euclidean);
+  target = cur.euclidean.map((e) => Math.sqrt(Math.max(e, 1e-300) / largest));
+  normaliseRows(w, rows, r, target);
+  cur = evaluate(w);
   let iterations = 0;
   let converged = cur.gradMax <= tol;
-  while (!converged && iterations < maxIterations) {
+  // Stall guard: at the float64 noise floor (tiny f, or a nearly flat direction) progress stops short of
+  // the tolerance; give up after 200 iterations without halving the gradient ratio (converged = false).
+  let best = cur.gradMax;
+  let lastGain = 0;
+  while (!converged && iterations < maxIterations && iterations - lastGain <= 200) {
     iterations++;
     let d = twoLoop(cur.grad, ss, ys);
     let slope = dot(d, cur.grad);
@@ -168,12 +192,12 @@ export function solveGeometry(objective: GeometryObjective, opts: SolveOptions =
       slope = dot(d, cur.grad);
     }
     // First step (no curvature pairs yet): move the worst row by about 0.1 rad.
-    let step = ss.length === 0 ? Math.min(1, 0.1 / cur.gradMax) : 1;
+    let step = ss.length === 0 ? 0.1 / Math.max(...cur.grad.map(Math.abs), 1e-300) : 1;
     let next: Evaluation | undefined;
     let trial = w;
     for (let attempt = 0; attempt < 60; attempt++) {
       trial = w.map((x, i) => x + step * d[i]);
-      normaliseRows(trial, rows, r);
+      normaliseRows(trial, rows, r, target);
       const e = evaluate(trial);
       // Armijo, or near the optimum, where f's rounding (~1e-16·|f|) hides decreases of order |g|²: the
       // approximate Armijo condition of Hager & Zhang (2005), which trusts the directional derivative instead.
@@ -204,7 +228,12 @@ export function solveGeometry(objective: GeometryObjective, opts: SolveOptions =
     w = trial;
     cur = next;
     converged = cur.gradMax <= tol;
+    if (cur.gradMax < 0.5 * best) {
+      best = cur.gradMax;
+      lastGain = iterations;
+    }
   }
+  normaliseRows(w, rows, r, new Float64Array(rows).fill(1));
   const means = expand(w);
   const g = gram(means, k, r);
   for (let i = 0; i < k; i++) g[i * k + i] = 1;
@@ -215,15 +244,15 @@ export function solveGeometry(objective: GeometryObjective, opts: SolveOptions =
   };
 }
 
-/** Normalises each row of x (rows×cols) in place and returns the previous norms. */
-function normaliseRows(x: Float64Array, rows: number, cols: number): Float64Array {
+/** Scales each row a of x (rows×cols) in place to norm target[a] and returns the previous norms. */
+function normaliseRows(x: Float64Array, rows: number, cols: number, target: Float64Array): Float64Array {
   const norms = new Float64Array(rows);
   for (let a = 0; a < rows; a++) {
     let n2 = 0;
     for (let l = 0; l < cols; l++) n2 += x[a * cols + l] ** 2;
     const n = Math.sqrt(n2) || 1;
     norms[a] = n;
-    for (let l = 0; l < cols; l++) x[a * cols + l] /= n;
+    for (let l = 0; l < cols; l++) x[a * cols + l] *= target[a] / n;
   }
   return norms;
 }
