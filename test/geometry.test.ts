@@ -125,11 +125,12 @@ describe('optimal geometry: solver certificate and restarts', () => {
 
 describe('optimal geometry: minority collapse (K = 4, two majority classes)', () => {
   const problem = { loss: 'supcon' as const, classes: 4, majority: 2, tau: 0.5, negatives: 255 };
-  const threshold = collapseThreshold(problem, { relativeTolerance: 1e-3 });
+  const { ratio: threshold, converged } = collapseThreshold(problem, { relativeTolerance: 1e-3 });
   const solveAt = (ratio: number) =>
     solveGeometry(geometryObjective('supcon', { proportions: twoLevelProportions(4, 2, ratio), tau: problem.tau, negatives: problem.negatives }));
 
   it('has a finite threshold', () => {
+    expect(converged).toBe(true);
     expect(threshold).toBeGreaterThan(10);
     expect(threshold).toBeLessThan(1e4);
   });
@@ -149,7 +150,7 @@ describe('optimal geometry: minority collapse (K = 4, two majority classes)', ()
   // f ≈ N Σ p_i p_j e^{(G_ij − 1)/τ}, where two coinciding minorities repel at full strength e⁰; with many,
   // each anchor's softmax caps its repulsion, the twin minority takes ≤ half of it, and collapse is cheaper.
   it('the threshold falls as the number of negatives grows (τ = 0.5)', () => {
-    const at = (negatives: number) => collapseThreshold({ ...problem, negatives }, { relativeTolerance: 1e-3 });
+    const at = (negatives: number) => collapseThreshold({ ...problem, negatives }, { relativeTolerance: 1e-3 }).ratio;
     const few = at(4);
     const many = at(4096);
     expect(few).toBeGreaterThan(threshold * 1.5);

@@ -56,13 +56,13 @@ if (values.sweep) {
   const start = performance.now();
   const rows = thresholdSweep({ loss, classes, majority }, taus, negs, { maxRatio, relativeTolerance: 1e-4 });
   console.log(`minority-collapse threshold rho* = p_maj/p_min (${loss}, K=${classes}, m=${majority} majority classes; inf: none up to ${maxRatio})`);
-  console.log('  tau \\ N ' + negs.map((n) => String(n).padStart(10)).join(''));
+  console.log('  tau \\ N ' + negs.map((n) => String(n).padStart(10) + ' ').join(''));
   for (const t of taus) {
-    const line = rows.filter((r) => r.tau === t).map((r) => (Number.isFinite(r.ratio) ? r.ratio.toPrecision(5) : 'inf').padStart(10));
+    const line = rows.filter((r) => r.tau === t).map((r) => ((Number.isFinite(r.ratio) ? r.ratio.toPrecision(5) : 'inf') + (r.converged ? ' ' : '?')).padStart(11));
     console.log(`  ${String(t).padEnd(8)}${line.join('')}`);
   }
   const seconds = (performance.now() - start) / 1000;
-  console.log(`(${rows.length} thresholds in ${seconds.toFixed(1)} s)`);
+  console.log(`(${rows.length} thresholds in ${seconds.toFixed(1)} s; '?': a face solve stopped short of its tolerance, treat as indicative)`);
   console.log(JSON.stringify({ sweep: { loss, classes, majority, maxRatio, rows: rows.map((r) => ({ ...r, ratio: Number.isFinite(r.ratio) ? r.ratio : null })) }, seconds }));
 } else {
   let proportions: number[];

@@ -64,8 +64,15 @@ export interface TwoLevelProblem {
   negatives?: number;
 }
 
-/** φ(ρ) = (S_ii − S_ij)/|y_i| at the collapsed-minority optimum (≥ 0 iff minority collapse is optimal). */
-export function collapseMargin(problem: TwoLevelProblem, ratio: number, solve: SolveOptions = {}): number {
+/** The collapse margin at one ratio: φ(ρ) = (S_ii − S_ij)/|y_i| ≥ 0 iff minority collapse is optimal. */
+export interface CollapseMargin {
+  margin: number;
+  /** Whether the face solve reached its tolerance (at ρ ≳ 1e7 the minority terms fall below float64's reach). */
+  converged: boolean;
+}
+
+/** φ(ρ) at the collapsed-minority optimum of a two-level problem (see the module header). */
+export function collapseMargin(problem: TwoLevelProblem, ratio: number, solve: SolveOptions = {}): CollapseMargin {
   const { classes: k, majority: m } = problem;
   const objective = geometryObjective(problem.loss, { proportions: twoLevelProportions(k, m, ratio), tau: problem.tau, negatives: problem.negatives });
   const groups = Array.from({ length: k }, (_, i) => Math.min(i, m));
@@ -73,26 +80,55 @@ export function collapseMargin(problem: TwoLevelProblem, ratio: number, solve: S
   const s = dualSlack(objective, sol.gram);
   // Divided by the minority's multiplier |y_i| (of order p_min/τ) so that the margin is scale-free.
   const y = objective.evaluate(sol.gram).grad[m * k + m] - s[m * k + m];
-  return (s[m * k + m] - s[m * k + m + 1]) / Math.abs(y);
+  return { margin: (s[m * k + m] - s[m * k + m + 1]) / Math.abs(y), converged: sol.converged };
+}
+
+/** Options of {@link collapseThreshold}. */
+export interface ThresholdOptions {
+  /** Largest ratio tried (default 1e8). */
+  maxRatio?: number;
+  /** Bisection stops when the bracket is this narrow in log ρ (default 1e-4, i.e. 0.01 % relative). */
+  relativeTolerance?: number;
+}
+
+/** The threshold ρ* (Infinity: none up to maxRatio) and whether every solve behind it converged. */
+export interface Threshold {
+  ratio: number;
+  converged: boolean;
 }
 
 /**
- * The imbalance ratio ρ* at which minority collapse begins (bisection on log ρ over [1, maxRatio] to a
- * relative tolerance), or Infinity when the minorities still separate at maxRatio.
+ * The imbalance ratio ρ* at which minority collapse begins: scan ρ = 1, 10, 100, … for the first ratio
+ * where collapse is optimal (scanning upwards rather than testing maxRatio first, because the solves get
+ * less reliable as p_min → 0), then bisect on log ρ inside that decade.
  */
-export function collapseThreshold(problem: TwoLevelProblem, opts: { maxRatio?: number; relativeTolerance?: number } = {}): number {
-  const maxRatio = opts.maxRatio ?? 1e6;
+export function collapseThreshold(problem: TwoLevelProblem, opts: ThresholdOptions = {}): Threshold {
+  const maxRatio = opts.maxRatio ?? 1e8;
   const rtol = opts.relativeTolerance ?? 1e-4;
-  if (collapseMargin(problem, 1) >= 0) return 1;
-  if (collapseMargin(problem, maxRatio) < 0) return Infinity;
+  let converged = true;
+  const collapsed = (logRatio: number): boolean => {
+    const r = collapseMargin(problem, Math.exp(logRatio));
+    converged &&= r.converged;
+    return r.margin >= 0;
+  };
+  if (collapsed(0)) return { ratio: 1, converged };
   let lo = 0;
-  let hi = Math.log(maxRatio);
+  let hi = NaN;
+  for (let e = Math.LN10; e < Math.log(maxRatio) + Math.LN10; e += Math.LN10) {
+    const x = Math.min(e, Math.log(maxRatio));
+    if (collapsed(x)) {
+      hi = x;
+      break;
+    }
+    lo = x;
+  }
+  if (Number.isNaN(hi)) return { ratio: Infinity, converged };
   while (hi - lo > rtol) {
     const mid = 0.5 * (lo + hi);
-    if (collapseMargin(problem, Math.exp(mid)) >= 0) hi = mid;
+    if (collapsed(mid)) hi = mid;
     else lo = mid;
   }
-  return Math.exp(hi);
+  return { ratio: Math.exp(hi), converged };
 }
 
 /** One row of {@link thresholdSweep}. */
@@ -101,13 +137,15 @@ export interface ThresholdRow {
   negatives: number;
   /** ρ* (Infinity: no collapse up to maxRatio). */
   ratio: number;
+  /** False when a solve behind ρ* stopped short of its tolerance: treat ρ* as indicative only. */
+  converged: boolean;
 }
 
 /** ρ* over a grid of temperatures and numbers of negatives (SupCon by default). */
 export function thresholdSweep(
-  base: Omit<TwoLevelProblem, 'tau' | 'negatives'>, taus: readonly number[], negatives: readonly number[], opts: { maxRatio?: number; relativeTolerance?: number } = {},
+  base: Omit<TwoLevelProblem, 'tau' | 'negatives'>, taus: readonly number[], negatives: readonly number[], opts: ThresholdOptions = {},
 ): ThresholdRow[] {
   const rows: ThresholdRow[] = [];
-  for (const tau of taus) for (const n of negatives) rows.push({ tau, negatives: n, ratio: collapseThreshold({ ...base, tau, negatives: n }, opts) });
+  for (const tau of taus) for (const n of negatives) rows.push({ tau, negatives: n, ...collapseThreshold({ ...base, tau, negatives: n }, opts) });
   return rows;
 }
