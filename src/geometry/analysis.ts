@@ -6,21 +6,25 @@
 // Threshold criterion (exact, not a tolerance on G_ij). Let F be the face of the elliptope where all
 // minority means coincide. F is convex, so min f over F is again a convex problem; we solve it by tying
 // the minority rows of V. Minority collapse is optimal for the full problem iff that face optimum passes
-// the full KKT certificate, i.e. S = ∇f − Diag(y) ⪰ 0. The tied solution is already stationary (the
-// minority classes are exchangeable, so their rows of S·V agree and vanish with the tied gradient) and S
-// is PSD on range(G), so only the null space of G matters: the differences of minority indicators,
-// {x supported on the minorities, Σ x = 0}. By exchangeability S restricted there is (S_ii − S_ij)·I for
-// minorities i ≠ j, so collapse holds iff the margin φ(ρ) = S_ii − S_ij ≥ 0. φ is the curvature of f
-// along "split the minorities by a small angle θ into a fresh direction": G_ij drops by θ²/2 (repulsion
-// gained, weighted by ∂f/∂G_ij) while each minority–majority product shrinks by (θ²/8)·|G|-ish (cost).
-// Both are O(θ²), which is why the transition is sharp at a finite ρ*. We bisect on log ρ for φ = 0.
+// the full KKT certificate, i.e. S = ∇f − Diag(y) ⪰ 0 with S·G = 0. Stationarity holds already (the
+// minority classes are exchangeable, so their rows of S·V agree, and their sum is the tied gradient,
+// zero). S·G = 0 and symmetry make S vanish on range(G) and map null(G) into itself, so S ⪰ 0 iff S is
+// PSD on null(G). When the m majority means and the merged minority mean are linearly independent
+// (rank G = m + 1, true at every finite ratio we meet: the majorities never become exactly antipodal),
+// null(G) = {x supported on the minorities, Σ x = 0}, where exchangeability makes S = (S_ii − S_ij)·I for
+// minorities i ≠ j. So collapse is optimal iff φ(ρ) = S_ii − S_ij ≥ 0 (reported divided by |y_i|).
+// φ is the curvature of f along "split the minorities by a small angle θ into a fresh direction": their
+// product G_ij drops by θ²/2 (the repulsion gained) while each minority–majority product moves towards 0
+// by O(θ²) (the cost). Both are O(θ²), so the transition happens at a finite ρ*: we bracket it by
+// decades and bisect on log ρ for φ = 0. The tests cross-check the criterion against the untied solver
+// on both sides of ρ*.
 import { jacobiEigen } from './linalg.js';
 import { geometryObjective, type GeometryLoss } from './objectives.js';
 import { dualSlack, solveGeometry, type SolveOptions } from './solver.js';
 
 /** Pairwise angles between class means in degrees (K×K row-major), from G_ij = cos θ_ij. */
 export function meanAngles(g: Float64Array, k: number): Float64Array {
-  return g.map((x) => (Math.acos(Math.min(1, Math.max(-1, x))) * 180) / Math.PI).subarray(0, k * k);
+  return g.subarray(0, k * k).map((x) => (Math.acos(Math.min(1, Math.max(-1, x))) * 180) / Math.PI);
 }
 
 /**
