@@ -157,3 +157,45 @@ describe('optimal geometry: minority collapse (K = 4, two majority classes)', ()
     expect(many).toBeLessThan(threshold);
   });
 });
+
+describe('optimal geometry: the expected-counts SupCon model', () => {
+  // ℓ_i(n) = −G_ii/τ + log(e^{G_ii/τ} + Σ_j n_j e^{G_ij/τ}) with n ~ Multinomial(N, p); the module puts
+  // E n = N p inside the log. log is concave, so that is an upper bound (Jensen), tight as N grows.
+  const p = [0.6, 0.3, 0.1];
+  const tau = 0.5;
+  const g = randomGram(3, 11);
+  const exact = (n: number): number => {
+    let total = 0;
+    const fact = (x: number): number => (x <= 1 ? 1 : x * fact(x - 1));
+    for (let a = 0; a <= n; a++) {
+      for (let b = 0; a + b <= n; b++) {
+        const counts = [a, b, n - a - b];
+        const prob = (fact(n) / (fact(a) * fact(b) * fact(n - a - b))) * p.reduce((s, q, j) => s * q ** counts[j], 1);
+        for (let i = 0; i < 3; i++) {
+          const den = Math.exp(g[i * 4] / tau) + counts.reduce((s, c, j) => s + c * Math.exp(g[i * 3 + j] / tau), 0);
+          total += prob * p[i] * (-g[i * 4] / tau + Math.log(den));
+        }
+      }
+    }
+    return total;
+  };
+  it('is an upper bound whose gap shrinks with N', () => {
+    const gaps = [2, 8, 32].map((n) => geometryObjective('supcon', { proportions: p, tau, negatives: n }).evaluate(g).value - exact(n));
+    for (const gap of gaps) expect(gap).toBeGreaterThan(0);
+    expect(gaps[1]).toBeLessThan(gaps[0]);
+    expect(gaps[2]).toBeLessThan(gaps[1]);
+  });
+});
+
+describe('geometry CLI', () => {
+  it('prints the certificate and ends with one JSON line', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync('npx', ['tsx', 'src/cli/geometry.ts', '--proportions', '0.5,0.3,0.2', '--loss', 'bcl', '--tau', '0.5'], { encoding: 'utf8' });
+    const lines = out.trim().split('\n');
+    const summary = JSON.parse(lines[lines.length - 1]) as { kktResidual: number; gram: number[]; collapseGroups: number[][] };
+    expect(summary.kktResidual).toBeLessThan(1e-8);
+    expect(summary.gram).toHaveLength(9);
+    expect(summary.collapseGroups).toEqual([]);
+    expect(out).toContain('KKT:');
+  });
+});
