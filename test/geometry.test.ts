@@ -146,15 +146,23 @@ describe('optimal geometry: minority collapse (K = 4, two majority classes)', ()
     expect(sol.gram[2 * 4 + 3]).toBeGreaterThan(1 - 1e-6);
     expect(collapseGroups(sol.gram, 4)).toEqual([[0], [1], [2, 3]]);
   });
-  // Derivation (see src/geometry/analysis.ts): with few negatives the loss is in its linear regime
+  // Derivation (src/geometry/analysis.ts): with few negatives the loss is in its linear regime
   // f ≈ N Σ p_i p_j e^{(G_ij − 1)/τ}, where two coinciding minorities repel at full strength e⁰; with many,
-  // each anchor's softmax caps its repulsion, the twin minority takes ≤ half of it, and collapse is cheaper.
+  // each anchor's softmax caps its repulsion, and collapse is cheaper: ρ* falls with N (m = 2).
   it('the threshold falls as the number of negatives grows (τ = 0.5)', () => {
     const at = (negatives: number) => collapseThreshold({ ...problem, negatives }, { relativeTolerance: 1e-3 }).ratio;
     const few = at(4);
     const many = at(4096);
     expect(few).toBeGreaterThan(threshold * 1.5);
     expect(many).toBeLessThan(threshold);
+  });
+  // ...but not for every m: with a single majority class the cap also weakens the majority anchor's push.
+  it('with one majority class (K = 6) the threshold rises slightly with N instead', () => {
+    const at = (negatives: number) => collapseThreshold({ ...problem, classes: 6, majority: 1, negatives }, { relativeTolerance: 1e-3 }).ratio;
+    expect(at(16)).toBeLessThan(at(4096));
+  });
+  it('with three majority classes (K = 6) the minorities never collapse', () => {
+    expect(collapseThreshold({ ...problem, classes: 6, majority: 3 }).ratio).toBe(Infinity);
   });
 });
 
