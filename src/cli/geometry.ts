@@ -94,6 +94,7 @@ if (values.sweep) {
   const c = sol.certificate;
   console.log(`f* = ${sol.value.toPrecision(12)}; ${sol.iterations} L-BFGS iterations, converged ${sol.converged}, ${sol.milliseconds.toFixed(0)} ms`);
   console.log(`KKT: |S G|_F = ${c.stationarity.toExponential(2)}, lambda_min(S) = ${c.minEigenvalue.toExponential(2)}, <S,G> = ${c.complementarity.toExponential(2)}, gap <= ${c.gapBound.toExponential(2)}`);
+  console.log(c.residual <= 1e-8 ? 'certified optimal: KKT residual <= 1e-8' : `NOT certified: KKT residual ${c.residual.toExponential(2)} > 1e-8`);
   if (restarts > 1) console.log(`restarts: objective spread ${(Math.max(...sols.map((s) => s.value)) - sol.value).toExponential(2)}`);
   console.log(JSON.stringify({
     loss, tau, negatives, proportions, value: sol.value, iterations: sol.iterations, converged: sol.converged, milliseconds: sol.milliseconds,
