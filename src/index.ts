@@ -61,3 +61,7 @@ export {
   type Labels, type ContrastiveOptions, type TemperedOptions, type SupConOptions, type BclOptions, type BclVariant,
   type SupMinOptions, type SupProtoOptions,
 } from './losses/contrastive.js';
+export { neighbourStats, type NeighbourOptions, type NeighbourStats } from './metrics/knn.js';
+export { twoClassesMetrics, classMeans, type TwoClassesOptions, type TwoClassesMetrics, type ClassMetrics } from './metrics/two-classes.js';
+export { classGeometry, type GeometryOptions, type ClassGeometry } from './metrics/geometry.js';
+export { confusionMatrix, balancedAccuracy, rocAuc } from './metrics/evaluation.js';
