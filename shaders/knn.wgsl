@@ -22,8 +22,15 @@
 // Bindings (group 0): 0 uniform Params {rows, n, d, r0, m, gauss_t}; dist_block: 1 out [rows, n] (rw),
 // 2 x [n, d]; row_stats: 1 stats [n, 4] (rw), 2 block [rows, n], 3 labels [n] (i32).
 //
-// Dispatch: dist_block: TILE x TILE threads per workgroup, grid (ceil(n / TILE), ceil(rows / TILE)); each
-// thread owns one output, the k loop walks TILE-wide slabs of both row sets staged in workgroup memory.
+// Dispatch: dist_block (workgroup tiling, for GPUs): TILE x TILE threads per workgroup, grid
+// (ceil(n / TILE), ceil(rows / TILE)); each thread owns one output, the k loop walks TILE-wide slabs of
+// both row sets staged in workgroup memory.
+// dist_block_register (register tiling, for CPU adapters, where barriers are costly; the same trade-off
+// as matmul_register): each thread owns a 4 x 4 block held in four vec4 accumulators with plain names (no
+// arrays: SwiftShader spills them), loads 4 row values and 4 column values per k, no workgroup memory.
+// Workgroup 8 x 8 threads covers 32 x 32 outputs; grid (ceil(n / 32), ceil(rows / 32)). Indices past
+// the edge are clamped when loading and skipped when storing. Measured on SwiftShader, n = 1000, d = 128:
+// 3.8-4.7 s for dist_block at any TILE (4, 8, 16), against ~0.2 s for the matmul of the same size.
 // row_stats: one workgroup of WG threads per row, rows beyond 65535 folded into y (as rowwise.wgsl).
 
 struct Params {
@@ -80,6 +87,60 @@ fn dist_block(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
   }
   if (row < p.rows && col < p.n) {
     out[row * p.n + col] = acc;
+  }
+}
+
+@compute @workgroup_size(8, 8)
+fn dist_block_register(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let col0 = gid.x * 4u;
+  let row0 = gid.y * 4u;
+  if (col0 >= p.n || row0 >= p.rows) {
+    return;
+  }
+  let last_row = p.r0 + p.rows - 1u;
+  let a0 = min(p.r0 + row0, last_row) * p.d;
+  let a1 = min(p.r0 + row0 + 1u, last_row) * p.d;
+  let a2 = min(p.r0 + row0 + 2u, last_row) * p.d;
+  let a3 = min(p.r0 + row0 + 3u, last_row) * p.d;
+  let b0 = min(col0, p.n - 1u) * p.d;
+  let b1 = min(col0 + 1u, p.n - 1u) * p.d;
+  let b2 = min(col0 + 2u, p.n - 1u) * p.d;
+  let b3 = min(col0 + 3u, p.n - 1u) * p.d;
+  var c0 = vec4<f32>(0.0);
+  var c1 = vec4<f32>(0.0);
+  var c2 = vec4<f32>(0.0);
+  var c3 = vec4<f32>(0.0);
+  for (var k = 0u; k < p.d; k++) {
+    let b = vec4<f32>(x[b0 + k], x[b1 + k], x[b2 + k], x[b3 + k]);
+    let e0 = vec4<f32>(x[a0 + k]) - b;
+    let e1 = vec4<f32>(x[a1 + k]) - b;
+    let e2 = vec4<f32>(x[a2 + k]) - b;
+    let e3 = vec4<f32>(x[a3 + k]) - b;
+    c0 += e0 * e0;
+    c1 += e1 * e1;
+    c2 += e2 * e2;
+    c3 += e3 * e3;
+  }
+  store_dist(row0, col0, c0);
+  store_dist(row0 + 1u, col0, c1);
+  store_dist(row0 + 2u, col0, c2);
+  store_dist(row0 + 3u, col0, c3);
+}
+
+fn store_dist(row: u32, col0: u32, v: vec4<f32>) {
+  if (row >= p.rows) {
+    return;
+  }
+  let base = row * p.n + col0;
+  out[base] = v.x;
+  if (col0 + 1u < p.n) {
+    out[base + 1u] = v.y;
+  }
+  if (col0 + 2u < p.n) {
+    out[base + 2u] = v.z;
+  }
+  if (col0 + 3u < p.n) {
+    out[base + 3u] = v.w;
   }
 }
 

@@ -1,7 +1,7 @@
 // The metrics of src/metrics against float64 references (test/reference/metrics.ts): the device kNN
 // statistics and Two-Classes metrics on random and on tie-laden integer embeddings (sizes that are not
 // multiples of the tiles, several row blocks), constructed geometries, and the CPU evaluation metrics.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { expectClose, rng } from './reference/check.js';
 import { aucBruteForce, twoClassesRef } from './reference/metrics.js';
@@ -52,9 +52,23 @@ async function compare(x: Float32Array, labels: number[], views: number, d: numb
   emb.dispose();
 }
 
-for (const width of [4, 64]) {
-  describe(`Two-Classes metrics at cooperative width ${width}`, () => {
+/** Runs the enclosing block with the given distance tiling (it follows the engine's matmul variant). */
+function useTiling(variant: 'register' | 'shared'): void {
+  let original: 'register' | 'shared' = 'register';
+  beforeAll(() => {
+    original = T.engine().matmulVariant;
+    T.engine().matmulVariant = variant;
+  });
+  afterAll(() => {
+    T.engine().matmulVariant = original;
+  });
+}
+
+// Width 4 + register tiling is the CPU-adapter geometry, width 64 + workgroup tiling the GPU one.
+for (const [width, tiling] of [[4, 'register'], [64, 'shared']] as const) {
+  describe(`Two-Classes metrics at cooperative width ${width}, ${tiling} distance tiling`, () => {
     useCooperativeThreads(width);
+    useTiling(tiling);
 
     it('match the float64 reference on random unit embeddings (N = 37, 2 views, binary)', async () => {
       await compare(unitRows(74, 19), randomLabels(37, 2, 0.8), 2, 19);

@@ -61,7 +61,10 @@ export function neighbourStats(x: Tensor, labels: ArrayLike<number>, opts: Neigh
 async function run(x: Tensor, labels: Int32Array, m: number, t: number, rows: number): Promise<NeighbourStats> {
   const [n, d] = x.shape;
   const e = engine();
-  const tile = e.adapter.isFallbackAdapter ? 8 : 16;
+  // Distance tiling follows the matmul choice measured at start-up: the same arithmetic shape.
+  const register = e.matmulVariant === 'register';
+  const tile = 16;
+  const span = register ? 32 : tile;
   const wg = workgroupFor(n);
   const y = tensor(labels, [n]);
   const stats = Tensor.empty([n, 4]);
@@ -72,11 +75,11 @@ async function run(x: Tensor, labels: Int32Array, m: number, t: number, rows: nu
       const params = new Uniforms(32).u32(count, n, d, r0, m).f32(t).u32(0, 0).buffer;
       e.dispatch({
         family: 'knn',
-        entry: 'dist_block',
-        constants: { TILE: tile },
+        entry: register ? 'dist_block_register' : 'dist_block',
+        constants: register ? {} : { TILE: tile },
         params,
         buffers: [block.bufferFor('neighbourStats'), x.bufferFor('neighbourStats')],
-        groups: [Math.ceil(n / tile), Math.ceil(count / tile), 1],
+        groups: [Math.ceil(n / span), Math.ceil(count / span), 1],
       });
       e.dispatch({
         family: 'knn',
