@@ -70,3 +70,7 @@ export {
   type TwoLevelProblem, type ThresholdRow,
 } from './geometry/analysis.js';
 export { jacobiEigen, type SymmetricEigen } from './geometry/linalg.js';
+export { neighbourStats, type NeighbourOptions, type NeighbourStats } from './metrics/knn.js';
+export { twoClassesMetrics, classMeans, type TwoClassesOptions, type TwoClassesMetrics, type ClassMetrics } from './metrics/two-classes.js';
+export { classGeometry, type GeometryOptions, type ClassGeometry } from './metrics/geometry.js';
+export { confusionMatrix, balancedAccuracy, rocAuc } from './metrics/evaluation.js';
