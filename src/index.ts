@@ -72,3 +72,15 @@ export {
   type QueueView, type RebSupConOptions, type RebalancerOptions,
 } from './losses/rebalance.js';
 export { emaUpdate, momentumUpdate, copyParameters, KeyQueue } from './nn/moco.js';
+// Optimal class-mean geometry of contrastive losses under imbalance (issue 8): float64, CPU only.
+export { geometryObjective, rowLogSumExpObjective, GEOMETRY_LOSSES, type GeometryObjective, type GeometryLoss, type ObjectiveOptions } from './geometry/objectives.js';
+export { solveGeometry, certify, dualSlack, type SolveOptions, type GeometrySolution, type KktCertificate } from './geometry/solver.js';
+export {
+  meanAngles, recoverMeans, collapseGroups, twoLevelProportions, collapseMargin, collapseThreshold, thresholdSweep,
+  type TwoLevelProblem, type ThresholdRow,
+} from './geometry/analysis.js';
+export { jacobiEigen, type SymmetricEigen } from './geometry/linalg.js';
+export { neighbourStats, type NeighbourOptions, type NeighbourStats } from './metrics/knn.js';
+export { twoClassesMetrics, classMeans, type TwoClassesOptions, type TwoClassesMetrics, type ClassMetrics } from './metrics/two-classes.js';
+export { classGeometry, type GeometryOptions, type ClassGeometry } from './metrics/geometry.js';
+export { confusionMatrix, balancedAccuracy, rocAuc } from './metrics/evaluation.js';
