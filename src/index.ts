@@ -62,6 +62,16 @@ export {
   type SupMinOptions, type SupProtoOptions,
 } from './losses/contrastive.js';
 export { antipodalPrototypes, fitPrototypes, type FitPrototypesOptions } from './losses/prototypes.js';
+export { sinkhorn, type SinkhornOptions } from './losses/sinkhorn.js';
+export {
+  swappedPrediction, aggregationLoss, separationLoss, prototypeLoss, renormalizePrototypes,
+  type PrototypeLossOptions, type PrototypeLosses,
+} from './losses/swav.js';
+export {
+  rebSupCon, perSampleGradNorms, Rebalancer,
+  type QueueView, type RebSupConOptions, type RebalancerOptions,
+} from './losses/rebalance.js';
+export { emaUpdate, momentumUpdate, copyParameters, KeyQueue } from './nn/moco.js';
 // Optimal class-mean geometry of contrastive losses under imbalance (issue 8): float64, CPU only.
 export { geometryObjective, rowLogSumExpObjective, GEOMETRY_LOSSES, type GeometryObjective, type GeometryLoss, type ObjectiveOptions } from './geometry/objectives.js';
 export { solveGeometry, certify, dualSlack, type SolveOptions, type GeometrySolution, type KktCertificate } from './geometry/solver.js';

@@ -7,7 +7,7 @@ import * as T from '../src/index.js';
 import { checkOp, rng } from './reference/check.js';
 import { bclL2Ref, bclLayout, contrastiveRef, supConLayout, supMinLayout, supProtoLayout, type LossDef } from './reference/contrastive.js';
 import { arr, type Arr } from './reference/ops.js';
-import { expectRejectedBeforeGpu, normalArr, useCooperativeThreads } from './helpers.js';
+import { expectRejectedBeforeGpu, normalArr, unitRows as unitRowsOf, useCooperativeThreads } from './helpers.js';
 
 const TOL = 1e-4;
 
@@ -39,16 +39,7 @@ function binary(b: number): Arr {
   return arr([b], y);
 }
 
-/** Unit vectors [k, d], rounded to float32. */
-function unitRows(k: number, d: number): Arr {
-  const p = normalArr([k, d], next);
-  for (let c = 0; c < k; c++) {
-    const row = p.data.subarray(c * d, (c + 1) * d);
-    const n = Math.hypot(...row);
-    row.set(Float32Array.from(row, (x) => x / n));
-  }
-  return p;
-}
+const unitRows = (k: number, d: number) => unitRowsOf(k, d, next);
 
 function check(inputs: Arr[], def: LossDef, gpu: (...ts: T.Tensor[]) => T.Tensor, int: boolean[], grad?: boolean[]) {
   return checkOp({ inputs, int, grad, gpu, ref: contrastiveRef(def), tol: TOL });

@@ -58,3 +58,20 @@ export function useTempDirs(prefix: string): () => string {
     return d;
   };
 }
+
+/** The rows of a [N, D] array scaled to unit norm, rounded to float32 (so the reference sees what the GPU gets). */
+export function normalizeRows(a: Arr): Arr {
+  const d = a.shape[a.shape.length - 1];
+  const out = arr(a.shape, a.data);
+  for (let r = 0; r < out.data.length / d; r++) {
+    const row = out.data.subarray(r * d, (r + 1) * d);
+    const n = Math.hypot(...row);
+    row.set(Float32Array.from(row, (x) => x / n));
+  }
+  return out;
+}
+
+/** Random unit vectors [n, d], rounded to float32. */
+export function unitRows(n: number, d: number, next: () => number): Arr {
+  return normalizeRows(normalArr([n, d], next));
+}

@@ -79,7 +79,8 @@ interface Prepared {
   d: number;
 }
 
-function positive(op: string, name: string, value: number): number {
+/** `value` if it is a positive finite number, else a clear error naming `op` and `name`. */
+export function positive(op: string, name: string, value: number): number {
   if (!(value > 0) || !Number.isFinite(value)) throw new Error(`${op}: ${name} must be a positive finite number, got ${value}`);
   return value;
 }

@@ -14,6 +14,8 @@ interface Layout {
   pos: number[][];
   den: number[][];
   scale: number;
+  /** Per-anchor weight multiplying ℓ_r (Reb-SupCon's ω(y_r)); default 1. */
+  weight?: number[];
 }
 
 interface Setup {
@@ -89,8 +91,9 @@ function evaluate(def: LossDef, inputs: Arr[]) {
       dS.push(lay.cols.map(() => (def.nanEmpty ? NaN : 0)));
       return;
     }
-    loss += -lay.scale * (posSum / npos - Math.log(den));
-    dS.push(lay.cols.map((_, j) => (lay.scale * (lay.den[r][j] * Math.exp(S[r][j]) / den - lay.pos[r][j] / npos)) / nA));
+    const w = lay.weight?.[r] ?? 1;
+    loss += -w * lay.scale * (posSum / npos - Math.log(den));
+    dS.push(lay.cols.map((_, j) => (w * lay.scale * (lay.den[r][j] * Math.exp(S[r][j]) / den - lay.pos[r][j] / npos)) / nA));
   });
   return { s, lay, loss: loss / nA, dS };
 }
@@ -230,5 +233,22 @@ export function bclL2Ref(classes: number, temperature: number, nanEmpty = false)
       }
       return [featureGrad(s, dz, inputs[0].shape), null];
     },
+  };
+}
+
+/**
+ * SPEC 6.2 Reb-SupCon, PaCo layout: features [B, 2, D] = (q, k) per sample, prototypes input = the queue
+ * [Q, D] with labels `queueLabels`; anchors = the B queries (view 0); columns = q, k, queue; positives =
+ * same label except the anchor itself (own key included); the anchor's loss is weighted by weight[i].
+ */
+export function rebSupConLayout(queueLabels: number[], weight?: number[]) {
+  return (s: Setup, labels: number[], _t: number): Layout => {
+    const n = 2 * s.b + s.k;
+    const label = (j: number) => (j < 2 * s.b ? labels[j % s.b] : queueLabels[j - 2 * s.b]);
+    return {
+      anchors: range(s.b), cols: range(n), scale: 1, weight,
+      pos: grid(s.b, n, (r, j) => (r !== j && label(j) === labels[r] ? 1 : 0)),
+      den: grid(s.b, n, (r, j) => (r === j ? 0 : 1)),
+    };
   };
 }

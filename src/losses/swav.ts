@@ -1,0 +1,146 @@
+// Reb-SupCon's prototype-aware module (SPEC 6.3), SwAV style: K trainable prototypes C [K, D] kept
+// unit-norm by renormalisation outside the graph, equipartitioned codes from Sinkhorn (SPEC 4.1),
+// swapped prediction (SPEC 4.2), aggregation and separation. Every loss is composed from generic ops
+// (matmul, log-softmax, reductions), so autograd gives the backward; the codes Q are constants.
+import { noGrad } from '../autograd.js';
+import { arange, full } from '../ops/creation.js';
+import { add, affine, assign, mul, relu, scale, sub } from '../ops/elementwise.js';
+import { oneHot } from '../ops/indexing.js';
+import { matmul } from '../ops/matmul.js';
+import { sum } from '../ops/reduce.js';
+import { l2Normalize, logSoftmax } from '../ops/rowwise.js';
+import { reshape } from '../ops/shape.js';
+import { assertDType, describe } from '../ops/validate.js';
+import { scope, Tensor } from '../tensor.js';
+import { positive } from './contrastive.js';
+import { sinkhorn } from './sinkhorn.js';
+
+/** Checks an f32 matrix [rows, cols] (any positive size where undefined), with a clear error. */
+export function checkMatrix(op: string, t: Tensor, what: string, rows?: number, cols?: number): void {
+  assertDType(op, t, ['f32'], what);
+  if (t.rank !== 2 || t.shape.some((n) => n === 0) || (rows !== undefined && t.shape[0] !== rows) || (cols !== undefined && t.shape[1] !== cols)) {
+    throw new Error(`${op}: expected ${what} [${rows ?? '≥ 1'}, ${cols ?? '≥ 1'}], got ${describe(t)}`);
+  }
+}
+
+/** ‖a_i − b_j‖² [N, M] = ‖a_i‖² + ‖b_j‖² − 2 a_i·b_j. */
+function squaredDistances(a: Tensor, b: Tensor): Tensor {
+  const aa = sum(mul(a, a), 1, true);
+  const bb = reshape(sum(mul(b, b), 1), [1, b.shape[0]]);
+  return sub(add(aa, bb), scale(matmul(a, b, { transB: true }), 2));
+}
+
+function checkCodes(op: string, q: Tensor, what: string, b: number, k: number): void {
+  checkMatrix(op, q, what, b, k);
+}
+
+/**
+ * Swapped prediction (SPEC 4.2, Reb-SupCon L1 of SPEC 6.3): with P_x = softmax(z_x Cᵀ / τ) over the K
+ * prototypes,
+ *   L1 = −(1/2B) Σ_i [ Σ_k Q_b[i,k] log P_a[i,k] + Σ_k Q_a[i,k] log P_b[i,k] ]
+ * i.e. ½ [CE(Q_b, P_a) + CE(Q_a, P_b)] averaged over the batch. The codes Q_a, Q_b [B, K] are constants
+ * (detached here); gradients reach za, zb and C. τ defaults to 0.2 (SPEC 6.3 [choice]: the contrastive τ;
+ * SwAV's own is 0.1).
+ * @param za, zb [B, D] the two branches' embeddings (unit rows); prototypes [K, D].
+ */
+export function swappedPrediction(za: Tensor, zb: Tensor, prototypes: Tensor, qa: Tensor, qb: Tensor, opts: { temperature?: number } = {}): Tensor {
+  const op = 'swappedPrediction';
+  checkMatrix(op, prototypes, 'prototypes');
+  const [k, d] = prototypes.shape;
+  checkMatrix(op, za, 'za', undefined, d);
+  const b = za.shape[0];
+  checkMatrix(op, zb, 'zb', b, d);
+  checkCodes(op, qa, 'qa', b, k);
+  checkCodes(op, qb, 'qb', b, k);
+  const t = positive(op, 'temperature', opts.temperature ?? 0.2);
+  const logP = (z: Tensor) => logSoftmax(scale(matmul(z, prototypes, { transB: true }), 1 / t));
+  const total = add(sum(mul(qb.detach(), logP(za))), sum(mul(qa.detach(), logP(zb))));
+  return scale(total, -1 / (2 * b));
+}
+
+/**
+ * Aggregation (Reb-SupCon L2, SPEC 6.3): L2 = (1/B) Σ_i Σ_k Q[i,k] · ‖z_i − c_k‖², the code-weighted
+ * squared distance of each embedding to the prototypes. Q [B, K] is a constant (detached).
+ */
+export function aggregationLoss(z: Tensor, prototypes: Tensor, q: Tensor): Tensor {
+  const op = 'aggregationLoss';
+  checkMatrix(op, prototypes, 'prototypes');
+  const [k, d] = prototypes.shape;
+  checkMatrix(op, z, 'z', undefined, d);
+  checkCodes(op, q, 'q', z.shape[0], k);
+  return scale(sum(mul(q.detach(), squaredDistances(z, prototypes))), 1 / z.shape[0]);
+}
+
+/**
+ * Separation (Reb-SupCon L3, SPEC 6.3): L3 = Σ_k Σ_{k'≠k} max(0, δ − ‖c_k − c_k'‖²), over ordered pairs
+ * (each unordered pair counted twice), no normalisation; δ defaults to 1 (with unit prototypes the hinge
+ * is active iff cos(c_k, c_k') > 1 − δ/2).
+ */
+export function separationLoss(prototypes: Tensor, opts: { delta?: number } = {}): Tensor {
+  const op = 'separationLoss';
+  checkMatrix(op, prototypes, 'prototypes');
+  const delta = opts.delta ?? 1;
+  if (!Number.isFinite(delta)) throw new Error(`${op}: delta must be a finite number, got ${delta}`);
+  const k = prototypes.shape[0];
+  const offDiagonal = sub(full([k, k], 1), oneHot(arange(0, k, 1, 'i32'), k));
+  return sum(mul(relu(affine(squaredDistances(prototypes, prototypes), -1, delta)), offDiagonal));
+}
+
+export interface PrototypeLossOptions {
+  /** τ of the swapped prediction (default 0.2, SPEC 6.3). */
+  temperature?: number;
+  /** Sinkhorn ψ (ε, default 0.05) and iterations (default 3), SPEC 4.1. */
+  epsilon?: number;
+  iterations?: number;
+  /** (λ1, λ2, λ3) for (swap, aggregation, separation); default (0.5, 0.3, 0.2) (SPEC 6.3, 7.18). */
+  weights?: [number, number, number];
+  /** Separation margin δ, default 1. */
+  delta?: number;
+  /** L2-normalise the two projections first (default true: SPEC 6.3 zq = normalize(query proj)). */
+  normalize?: boolean;
+}
+
+export interface PrototypeLosses {
+  loss: Tensor;
+  swap: Tensor;
+  aggregation: Tensor;
+  separation: Tensor;
+  /** The Sinkhorn codes of the query and key branches [B, K] (constants). */
+  codesQuery: Tensor;
+  codesKey: Tensor;
+}
+
+/**
+ * Reb-SupCon's L_proto = λ1 L1 + λ2 L2 + λ3 L3 (SPEC 6.3): Q_q = sinkhorn(zq Cᵀ), Q_k = sinkhorn(zk Cᵀ)
+ * (detached, rows sum to 1), L1 = swappedPrediction(zq, zk, C, Q_q, Q_k), L2 = aggregation of zq with
+ * Q_q, L3 = separation of C. In MoCo zk carries no gradient, so CE(Q_q, P_k) trains only C. Keep C unit
+ * norm with {@link renormalizePrototypes} after each optimiser step (SwAV; not part of the graph).
+ * @param query, key [B, D] projections; prototypes [K, D] (trainable).
+ */
+export function prototypeLoss(query: Tensor, key: Tensor, prototypes: Tensor, opts: PrototypeLossOptions = {}): PrototypeLosses {
+  const op = 'prototypeLoss';
+  checkMatrix(op, prototypes, 'prototypes');
+  const d = prototypes.shape[1];
+  checkMatrix(op, query, 'query', undefined, d);
+  checkMatrix(op, key, 'key', query.shape[0], d);
+  const [l1, l2, l3] = opts.weights ?? [0.5, 0.3, 0.2];
+  if (![l1, l2, l3].every(Number.isFinite)) throw new Error(`${op}: weights must be three finite numbers`);
+  positive(op, 'temperature', opts.temperature ?? 0.2);
+  const norm = opts.normalize ?? true;
+  const zq = norm ? l2Normalize(query) : query;
+  const zk = norm ? l2Normalize(key) : key;
+  const sk = { epsilon: opts.epsilon, iterations: opts.iterations };
+  const codesQuery = noGrad(() => sinkhorn(matmul(zq.detach(), prototypes.detach(), { transB: true }), sk));
+  const codesKey = noGrad(() => sinkhorn(matmul(zk.detach(), prototypes.detach(), { transB: true }), sk));
+  const swap = swappedPrediction(zq, zk, prototypes, codesQuery, codesKey, { temperature: opts.temperature });
+  const aggregation = aggregationLoss(zq, prototypes, codesQuery);
+  const separation = separationLoss(prototypes, { delta: opts.delta });
+  const loss = add(add(scale(swap, l1), scale(aggregation, l2)), scale(separation, l3));
+  return { loss, swap, aggregation, separation, codesQuery, codesKey };
+}
+
+/** C ← normalize(C) row-wise, in place and outside the graph (SwAV renormalises before every forward). */
+export function renormalizePrototypes(prototypes: Tensor): void {
+  checkMatrix('renormalizePrototypes', prototypes, 'prototypes');
+  scope(() => noGrad(() => assign(prototypes, l2Normalize(prototypes))));
+}

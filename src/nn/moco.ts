@@ -1,0 +1,127 @@
+// MoCo pieces used by Reb-SupCon (SPEC 5, PaCo's `moco/builder.py`): the key encoder's EMA update and
+// the FIFO key queue with labels, both on the device (shaders/moco.wgsl); nothing is read back.
+import { noGrad } from '../autograd.js';
+import { engine } from '../engine.js';
+import { rand, randn } from '../ops/creation.js';
+import { assign, scale, toInt } from '../ops/elementwise.js';
+import { l2Normalize } from '../ops/rowwise.js';
+import { transpose } from '../ops/shape.js';
+import { Uniforms } from '../ops/uniforms.js';
+import { assertDType, describe } from '../ops/validate.js';
+import { formatShape, scope, Tensor } from '../tensor.js';
+import type { QueueView } from '../losses/rebalance.js';
+import type { Module } from './module.js';
+
+const WG = 256;
+
+/**
+ * θ_k ← m·θ_k + (1 − m)·θ_q for every pair (MoCo `_momentum_update_key_encoder`, SPEC 5; m = 0.999),
+ * in place: one `ema_update` dispatch of the same kernel per parameter tensor (as SGD steps them),
+ * recorded with the rest of the step.
+ */
+export function emaUpdate(keyParams: readonly Tensor[], queryParams: readonly Tensor[], momentum = 0.999): void {
+  const op = 'emaUpdate';
+  if (keyParams.length !== queryParams.length) throw new Error(`${op}: ${keyParams.length} key parameters for ${queryParams.length} query parameters`);
+  if (!(momentum >= 0 && momentum <= 1)) throw new Error(`${op}: momentum must be in [0, 1], got ${momentum}`);
+  keyParams.forEach((k, i) => {
+    const q = queryParams[i];
+    assertDType(op, k, ['f32'], `key parameter ${i}`);
+    assertDType(op, q, ['f32'], `query parameter ${i}`);
+    if (k.size !== q.size || k.rank !== q.rank || k.shape.some((n, j) => n !== q.shape[j])) {
+      throw new Error(`${op}: key parameter ${i} ${formatShape(k.shape)} does not match query parameter ${formatShape(q.shape)}`);
+    }
+  });
+  const e = engine();
+  keyParams.forEach((k, i) => {
+    if (k.size === 0) return;
+    e.dispatch({
+      family: 'moco', entry: 'ema_update',
+      params: new Uniforms(32).u32(k.size, 0, 0, 0).f32(momentum).buffer,
+      buffers: [k.bufferFor(op), queryParams[i].bufferFor(op)],
+      groups: e.grid(Math.ceil(k.size / WG)),
+    });
+  });
+}
+
+/** The parameters of `key` and `query` paired by name; throws if the two modules differ. */
+function pairedParameters(op: string, key: Module, query: Module): [Tensor[], Tensor[]] {
+  const kp = key.namedParameters();
+  const qp = new Map(query.namedParameters());
+  if (kp.length !== qp.size || kp.some(([n]) => !qp.has(n))) throw new Error(`${op}: the key and query encoders have different parameters`);
+  return [kp.map(([, t]) => t), kp.map(([n]) => qp.get(n)!)];
+}
+
+/**
+ * MoCo's key-encoder update over modules: the EMA of {@link emaUpdate} on the parameters, paired by
+ * name. Buffers (batch-norm running statistics) are neither copied nor averaged, as in MoCo, whose loop
+ * runs over `parameters()` only: the key encoder's running statistics come from its own forward passes
+ * in training mode (MoCo v1/v2 shuffle BN only under DDP).
+ */
+export function momentumUpdate(key: Module, query: Module, momentum = 0.999): void {
+  const [k, q] = pairedParameters('momentumUpdate', key, query);
+  emaUpdate(k, q, momentum);
+}
+
+/** θ_k ← θ_q for every parameter (MoCo's initialisation; buffers are left as constructed, as there). */
+export function copyParameters(key: Module, query: Module): void {
+  const [k, q] = pairedParameters('copyParameters', key, query);
+  k.forEach((t, i) => assign(t, q[i]));
+}
+
+/**
+ * The FIFO key queue of MoCo / PaCo (SPEC 5): keys [Q, D] and labels [Q] (i32) on the device. PaCo's
+ * start: keys = normalize(randn(Q, D), dim = 0) (columns normalised, so rows are not unit vectors) and
+ * random labels in [0, classes); both are flushed after ⌈Q/B⌉ enqueues.
+ */
+export class KeyQueue implements QueueView {
+  readonly keys: Tensor;
+  readonly labels: Tensor;
+  /** The row the next enqueue writes first. */
+  ptr = 0;
+
+  constructor(readonly size: number, readonly dim: number, readonly classes: number, opts: { seed?: number } = {}) {
+    const op = 'KeyQueue';
+    for (const [name, v] of Object.entries({ size, dim, classes })) {
+      if (!Number.isInteger(v) || v < 1) throw new Error(`${op}: ${name} must be a positive integer, got ${v}`);
+    }
+    const seed = opts.seed;
+    [this.keys, this.labels] = scope(() => noGrad(() => [
+      transpose(l2Normalize(randn([dim, size], 0, 1, seed === undefined ? {} : { seed }))),
+      toInt(scale(rand([size], 0, 1, seed === undefined ? {} : { seed: seed + 1 }), classes * (1 - 2 ** -24))),
+    ]));
+    this.keys.keep();
+    this.labels.keep();
+  }
+
+  /**
+   * Writes keys [B, D] and their labels [B] (i32) at `ptr` and advances ptr = (ptr + B) mod Q. Q need not
+   * be a multiple of B (MoCo asserts it is): rows past the end wrap around to the start, so the queue
+   * always holds the latest Q keys. B ≤ Q. Record it after the backward() of every loss that read the
+   * queue: the backward of q·queueᵀ reads the queue again (PaCo's `queue.clone()` snapshot), and the
+   * dispatches run in recording order.
+   */
+  enqueue(keys: Tensor, labels: Tensor): void {
+    const op = 'KeyQueue.enqueue';
+    assertDType(op, keys, ['f32'], 'keys');
+    if (keys.rank !== 2 || keys.shape[1] !== this.dim || keys.shape[0] === 0) throw new Error(`${op}: expected keys [B ≥ 1, ${this.dim}] f32, got ${describe(keys)}`);
+    const b = keys.shape[0];
+    if (b > this.size) throw new Error(`${op}: a batch of ${b} keys does not fit in a queue of ${this.size}`);
+    assertDType(op, labels, ['i32'], 'labels');
+    if (labels.rank !== 1 || labels.shape[0] !== b) throw new Error(`${op}: expected labels [${b}] i32, got ${describe(labels)}`);
+    const e = engine();
+    for (const [dst, src, words] of [[this.keys, keys, this.dim], [this.labels, labels, 1]] as const) {
+      e.dispatch({
+        family: 'moco', entry: 'enqueue',
+        params: new Uniforms(32).u32(b * words, words, this.size, this.ptr).f32(0).buffer,
+        buffers: [dst.bufferFor(op), src.bufferFor(op)],
+        groups: e.grid(Math.ceil((b * words) / WG)),
+      });
+    }
+    this.ptr = (this.ptr + b) % this.size;
+  }
+
+  dispose(): void {
+    this.keys.dispose();
+    this.labels.dispose();
+  }
+}
