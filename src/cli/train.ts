@@ -13,6 +13,8 @@ const LOSS_RECIPES: Record<string, RecipeName> = { ce: 'ce', la: 'ce-la', bs: 'b
 const HELP = `Usage: npm run train -- [options]
   --dataset fashion-mnist       dataset (Debian's dataset-fashion-mnist; --data-dir or FASHION_MNIST_DIR to point elsewhere)
   --imbalance IF                imbalance factor n_max / n_min (default ${DEFAULT_CONFIG.imbalance}); --profile exp|step
+  --binary A,B                  binary protocol instead: classes A (label 0) and B (label 1, the minority)
+  --minority-share S            share of label 1 in the binary training set (default ${DEFAULT_CONFIG.minorityShare})
   --model NAME                  small-cnn (default, sized for the CPU fallback) or resnet32 / resnet<6n+2>
   --widths 8,16,32              channel widths of small-cnn
   --classifier linear|cosine    classifier head (cosine: BCL's normalised one, s = 30)
@@ -20,18 +22,21 @@ const HELP = `Usage: npm run train -- [options]
                                 balanced-softmax; bcl: BCL's two-branch training, lambda * logit-compensated
                                 CE on a RandAugment view + mu * BCL loss on two SimAugment views through an
                                 MLP head, prototypes = MLP of the classifier weights; supcon-lc: the same
-                                with plain SupCon; supcon, simclr: contrastive pre-training of encoder +
-                                head, evaluated by a linear probe on a balanced 1 % of the training set
+                                with plain SupCon; supcon, simclr, supmin, supproto (the last two with
+                                --binary): contrastive pre-training of encoder + head, evaluated by a
+                                linear probe on a balanced 1 % of the training set (+ ROC AUC if binary)
   --loss ce|la|bs               the same as --recipe ce|ce-la|balanced-softmax
   --lambda L --mu M             bcl / supcon-lc loss weights (default ${DEFAULT_CONFIG.lambda}, ${DEFAULT_CONFIG.mu})
   --temperature T               contrastive temperature (default 0.1 for bcl / supcon-lc, 0.07 otherwise)
+  --eps E0,E1                   supproto's pull margins (default 1,1)
   --feat-dim D                  projection head output (default ${DEFAULT_CONFIG.featDim})
   --probe-fraction F --probe-steps N --probe-lr X   linear probe (default ${DEFAULT_CONFIG.probeFraction}, ${DEFAULT_CONFIG.probeSteps}, ${DEFAULT_CONFIG.probeLr})
   --epochs N --batch-size B --lr X --momentum M --nesterov --weight-decay W --no-decay-bn-bias
   --sampler KIND                shuffled (default; every image once an epoch), class-balanced (each class
                                 equally likely) or every-class (each batch holds every class at least once)
   --schedule cosine|step        --warmup-epochs W --milestones 160,180 --gamma G
-  --pad P --no-flip             augmentation: pad-and-random-crop by P pixels, horizontal flips
+  --pad P --no-flip             ce recipes' augmentation: pad-and-random-crop by P pixels, horizontal flips
+                                (bcl, supcon-lc: RandAugment + 2 SimAugment views; the pre-training recipes: 2 SimAugment)
   --seed S --out DIR --resume   reproducibility, output folder, continue the run in DIR
   --log-every N                 steps between progress lines
   --limit-per-class N --test-per-class N   smaller runs (0 = all)`;
@@ -39,7 +44,7 @@ const HELP = `Usage: npm run train -- [options]
 const { values } = parseArgs({
   options: {
     help: { type: 'boolean' },
-    dataset: { type: 'string' }, 'data-dir': { type: 'string' }, imbalance: { type: 'string' }, profile: { type: 'string' },
+    dataset: { type: 'string' }, 'data-dir': { type: 'string' }, imbalance: { type: 'string' }, binary: { type: 'string' }, 'minority-share': { type: 'string' }, eps: { type: 'string' }, profile: { type: 'string' },
     model: { type: 'string' }, widths: { type: 'string' }, classifier: { type: 'string' }, loss: { type: 'string' }, recipe: { type: 'string' }, tau: { type: 'string' },
     epochs: { type: 'string' }, 'batch-size': { type: 'string' }, sampler: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
     nesterov: { type: 'boolean' }, 'weight-decay': { type: 'string' }, 'no-decay-bn-bias': { type: 'boolean' },
@@ -67,6 +72,11 @@ function oneOf<K extends string>(name: string, v: string | undefined, allowed: r
   return v as K;
 }
 const list = (name: string, v: string | undefined, fallback: number[]) => (v === undefined ? fallback : v.split(',').map((s) => num(name, s, 0, true)));
+
+function pair(name: string, v: number[]): [number, number] {
+  if (v.length !== 2) throw new Error(`train: --${name} takes two comma-separated values, got ${v.length}`);
+  return [v[0], v[1]];
+}
 
 const d = DEFAULT_CONFIG;
 if (values.loss !== undefined && values.recipe !== undefined) throw new Error('train: give --recipe or --loss, not both');
@@ -107,6 +117,9 @@ const cfg: TrainConfig = {
   logEvery: num('log-every', values['log-every'], d.logEvery, true) || 1,
   limitPerClass: num('limit-per-class', values['limit-per-class'], d.limitPerClass, true),
   testPerClass: num('test-per-class', values['test-per-class'], d.testPerClass, true),
+  binary: values.binary === undefined ? d.binary : pair('binary', list('binary', values.binary, [])),
+  minorityShare: num('minority-share', values['minority-share'], d.minorityShare),
+  eps: values.eps === undefined ? d.eps : pair('eps', values.eps.split(',').map((v) => num('eps', v, 0))),
 };
 
 try {

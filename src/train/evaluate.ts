@@ -4,7 +4,7 @@ import * as T from '../index.js';
 import { gatherPlan, makeBatch, type Normalization } from '../data/augment.js';
 import type { Classifier } from '../nn/resnet.js';
 import { SGD } from '../optim/sgd.js';
-import { accuracyReport, type AccuracyReport } from './metrics.js';
+import { accuracyReport, rocAuc, type AccuracyReport } from './metrics.js';
 
 /**
  * `fn` of each batch of `batchSize` clean images (rows `indices` of `images`, or all), in evaluation mode
@@ -62,12 +62,13 @@ export interface LinearProbeOptions {
  * cross-entropy on the probe subset (rows `probeIdx` of `trainImages`, labels `probeLabels`), then its
  * accuracies on the test set; `classAverage` is the balanced accuracy. Features are L2-normalised so one
  * learning rate suits any encoder's scale; the layer starts at zero, so the probe is a deterministic
- * function of the encoder (an exact resume needs no random state for it).
+ * function of the encoder (an exact resume needs no random state for it). With two classes the report
+ * adds `auc`, the ROC AUC of the logit margin z_1 − z_0 (label 1 the positive class).
  */
 export async function linearProbe(
   model: Classifier, trainImages: T.Tensor, probeIdx: ArrayLike<number>, probeLabels: Int32Array,
   testImages: T.Tensor, testLabels: Int32Array, trainCounts: number[], opts: LinearProbeOptions,
-): Promise<AccuracyReport> {
+): Promise<AccuracyReport & { auc?: number }> {
   const classes = trainCounts.length;
   const d = model.featureDim;
   const encode = (x: T.Tensor) => T.l2Normalize(model.features(x));
@@ -85,8 +86,12 @@ export async function linearProbe(
       opt.zeroGrad();
     });
   }
-  const parts = await inBatches(model, testImages, null, opts.batchSize, opts.norm, (t) => T.argmax(logits(encode(t)), -1));
+  const z = joined(await inBatches(model, testImages, null, opts.batchSize, opts.norm, (t) => logits(encode(t))), (n) => new Float32Array(n));
   for (const t of [x, y, w, b]) t.dispose();
   opt.dispose();
-  return accuracyReport(joined(parts, (n) => new Int32Array(n)), testLabels, trainCounts);
+  const row = (i: number) => z.subarray(i * classes, (i + 1) * classes);
+  // argmax on the host, first maximum on ties as T.argmax.
+  const predicted = Int32Array.from(testLabels, (_, i) => row(i).reduce((best, v, c, r) => (v > r[best] ? c : best), 0));
+  const report = accuracyReport(predicted, testLabels, trainCounts);
+  return classes === 2 ? { ...report, auc: rocAuc(Float32Array.from(testLabels, (_, i) => z[2 * i + 1] - z[2 * i]), testLabels) } : report;
 }

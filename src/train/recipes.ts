@@ -3,14 +3,15 @@
 //   ce, ce-la, balanced-softmax: supervised baselines (pad-crop-flip batches, CE with an optional prior shift).
 //   bcl, supcon-lc: BCL's two-branch framework (SPEC 2): one backbone; logit-compensated CE on view v1
 //     (RandAugment) and a contrastive loss on views v2, v3 (SimAugment) through an MLP head.
-//   supcon, simclr: contrastive pre-training of encoder + projection head on two SimAugment views,
-//     evaluated by linear probing on the balanced 1 % probe subset (Two Classes protocol, SPEC 3).
+//   supcon, simclr, supmin, supproto: contrastive pre-training of encoder + projection head on two
+//     SimAugment views, evaluated by linear probing on the balanced 1 % probe subset (Two Classes
+//     protocol, SPEC 3); supmin and supproto need two classes (the trainer's binary protocol).
 import * as T from '../index.js';
 import { cropFlipPlan, makeBatch, type DeviceImages, type Normalization } from '../data/augment.js';
 import { probeSubset } from '../data/longtail.js';
 import type { Policy } from '../data/policies.js';
 import { augmentViews } from '../data/views.js';
-import { bcl, ntXent, supCon } from '../losses/contrastive.js';
+import { bcl, ntXent, supCon, supMin, supProto } from '../losses/contrastive.js';
 import { classWeightRows, ProjectionHead } from '../nn/heads.js';
 import { logitAdjustedCrossEntropy, logitAdjustment } from '../nn/losses.js';
 import type { Module } from '../nn/module.js';
@@ -18,8 +19,8 @@ import type { Classifier } from '../nn/resnet.js';
 import { evaluateClassifier, linearProbe } from './evaluate.js';
 import type { AccuracyReport } from './metrics.js';
 
-export type RecipeName = 'ce' | 'ce-la' | 'balanced-softmax' | 'bcl' | 'supcon-lc' | 'supcon' | 'simclr';
-export const RECIPES: readonly RecipeName[] = ['ce', 'ce-la', 'balanced-softmax', 'bcl', 'supcon-lc', 'supcon', 'simclr'];
+export type RecipeName = 'ce' | 'ce-la' | 'balanced-softmax' | 'bcl' | 'supcon-lc' | 'supcon' | 'simclr' | 'supmin' | 'supproto';
+export const RECIPES: readonly RecipeName[] = ['ce', 'ce-la', 'balanced-softmax', 'bcl', 'supcon-lc', 'supcon', 'simclr', 'supmin', 'supproto'];
 
 /** The settings the recipes read (a part of the trainer's config). */
 export interface RecipeConfig {
@@ -31,6 +32,8 @@ export interface RecipeConfig {
   mu: number;
   /** Contrastive temperature; see {@link defaultTemperature}. */
   temperature: number;
+  /** supproto's pull margins [eps_0, eps_1] (SPEC 3.2: TTC's config 1, 1). */
+  eps: [number, number];
   /** Output width of the projection head(s). */
   featDim: number;
   /** Linear probe: share of the training set (balanced), full-batch SGD steps and learning rate. */
@@ -81,7 +84,8 @@ export interface Recipe {
   evalLabel: string;
   /** The step's scalar loss (called inside a scope; the trainer runs backward). */
   loss(input: StepInput): T.Tensor;
-  evaluate(): Promise<AccuracyReport>;
+  /** Test-set accuracies; `auc` (ROC AUC) too where the probe of a binary task reports it. */
+  evaluate(): Promise<AccuracyReport & { auc?: number }>;
   dispose(): void;
 }
 
@@ -148,8 +152,19 @@ export function makeRecipe(cfg: RecipeConfig, data: RecipeData): Recipe {
       };
     }
     case 'supcon':
-    case 'simclr': {
+    case 'simclr':
+    case 'supmin':
+    case 'supproto': {
+      const binary = cfg.recipe === 'supmin' || cfg.recipe === 'supproto';
+      if (binary && trainCounts.length !== 2) throw new Error(`train: recipe ${cfg.recipe} needs two classes (--binary A,B), got ${trainCounts.length}`);
       const head = new ProjectionHead(model.featureDim, cfg.featDim);
+      // SupProto's antipodal prototypes [p, -p] (TTC's simulate_prototypes, SPEC 3.2), constants drawn
+      // right after the model and head, so a resumed run draws them again identically.
+      const antipodal = () => {
+        const p = T.l2Normalize(T.randn([1, cfg.featDim]));
+        return T.concat([p, T.neg(p)], 0);
+      };
+      const prototypes = cfg.recipe === 'supproto' ? T.scope(antipodal).keep() : null;
       const probe = probeSubset(trainLabels, { numClasses: trainCounts.length, seed: cfg.seed, fraction: cfg.probeFraction });
       const probeLabels = Int32Array.from(probe.indices, (i) => trainLabels[i]);
       return {
@@ -159,12 +174,19 @@ export function makeRecipe(cfg: RecipeConfig, data: RecipeData): Recipe {
         evalLabel: 'probe',
         loss: (input) => {
           const pair = byViews(head.forward(model.features(views(input, [SIM_AUGMENT, SIM_AUGMENT]))), 2);
-          return cfg.recipe === 'supcon' ? supCon(pair, input.labels, { temperature: cfg.temperature }) : ntXent(pair, { temperature: cfg.temperature });
+          const t = { temperature: cfg.temperature };
+          if (cfg.recipe === 'supcon') return supCon(pair, input.labels, t);
+          if (cfg.recipe === 'supmin') return supMin(pair, input.labels, t);
+          if (prototypes) return supProto(pair, input.labels, prototypes, { ...t, eps: cfg.eps });
+          return ntXent(pair, t);
         },
         evaluate: () => linearProbe(model, trainImages, probe.indices, probeLabels, testImages, testLabels, trainCounts, {
           steps: cfg.probeSteps, lr: cfg.probeLr, batchSize: cfg.batchSize, norm,
         }),
-        dispose: () => head.dispose(),
+        dispose: () => {
+          head.dispose();
+          prototypes?.dispose();
+        },
       };
     }
   }

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import * as T from '../../index.js';
 import type { Normalization } from '../../data/augment.js';
 import { sampleBatches, samplerBatchCount, type SamplerKind } from '../../data/samplers.js';
-import { longTailSubset, classCounts, type ImbalanceProfile } from '../../data/longtail.js';
+import { balancedSubset, longTailSubset, classCounts, type ImbalanceProfile } from '../../data/longtail.js';
+import { binarySubset } from '../../data/binary.js';
 import { Rng, STREAM } from '../../data/random.js';
 import type { ImageSplit } from '../../data/idx.js';
 import { loadFashionMnist } from '../../data/node/fashion-mnist.js';
@@ -46,7 +47,7 @@ export interface TrainConfig extends RecipeConfig {
   warmupEpochs: number;
   milestones: number[];
   gamma: number;
-  /** Pad-and-crop padding in pixels (0 disables) and horizontal flips. */
+  /** Pad-and-crop padding in pixels (0 disables) and horizontal flips of the ce recipes' batches. */
   pad: number;
   flip: boolean;
   seed: number;
@@ -57,13 +58,18 @@ export interface TrainConfig extends RecipeConfig {
   limitPerClass: number;
   /** Evaluation images per class (balanced test set); 0 = the whole test set. */
   testPerClass: number;
+  /** Two classes [a, b] for the binary protocol (a -> label 0, b -> label 1 = minority), or null. */
+  binary: [number, number] | null;
+  /** Share of the minority label b in the binary training set. */
+  minorityShare: number;
 }
 
+/** Defaults of the CLI; its temperature is BCL's 0.1 (the CLI takes defaultTemperature(recipe) instead). */
 export const DEFAULT_CONFIG: TrainConfig = {
   dataset: 'fashion-mnist', imbalance: 100, profile: 'exp', model: 'small-cnn', widths: [8, 16, 32], classifier: 'linear',
   recipe: 'ce', tau: 1, lambda: 2, mu: 0.6, temperature: 0.1, featDim: 128, probeFraction: 0.01, probeSteps: 200, probeLr: 1, epochs: 6, batchSize: 128, sampler: 'shuffled', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
   noDecayBnBias: false, schedule: 'cosine', warmupEpochs: 1, milestones: [], gamma: 0.1, pad: 2, flip: true,
-  seed: 0, out: 'runs/fashion-mnist-lt', logEvery: 20, limitPerClass: 0, testPerClass: 0,
+  seed: 0, out: 'runs/fashion-mnist-lt', logEvery: 20, limitPerClass: 0, testPerClass: 0, binary: null, minorityShare: 0.05, eps: [1, 1],
 };
 
 /** Fashion-MNIST statistics (mean and std of the training pixels in [0, 1]). */
@@ -75,7 +81,7 @@ export interface TrainResult {
   epochs: number;
   steps: number;
   trainCounts: number[];
-  final: AccuracyReport & { loss: number };
+  final: AccuracyReport & { auc?: number; loss: number };
   wallSeconds: number;
   imagesPerSecond: number;
 }
@@ -102,6 +108,39 @@ function uploadImages(split: ImageSplit, keep: Int32Array | null): T.Tensor {
   return T.tensor(data, [n, channels, height, width]).keep();
 }
 
+/**
+ * The run's training and test rows and labels: the long-tailed subset of the 10 classes, or with
+ * `cfg.binary` = [a, b] the binary subset (a -> label 0, b -> label 1, the minority; SPEC 3) and the test
+ * images of a and b. Then at most `limitPerClass` training and `testPerClass` test images per label.
+ */
+function selectData(cfg: TrainConfig, train: ArrayLike<number>, test: ArrayLike<number>) {
+  let classes = 10;
+  let trainIdx: Int32Array;
+  let relabel = (y: number) => y;
+  let what = `-LT IF ${cfg.imbalance} (${cfg.profile})`;
+  if (cfg.binary) {
+    const [a, b] = cfg.binary;
+    const subset = binarySubset(train, { numClasses: classes, groups: [[a], [b]], minorityShare: cfg.minorityShare, seed: cfg.seed });
+    classes = 2;
+    relabel = (y) => (y === a ? 0 : y === b ? 1 : -1);
+    trainIdx = subset.indices;
+    what = `binary ${a} vs ${b} (minority share ${cfg.minorityShare})`;
+  } else {
+    trainIdx = longTailSubset(train, { numClasses: classes, imbalanceFactor: cfg.imbalance, seed: cfg.seed, profile: cfg.profile }).indices;
+  }
+  if (cfg.limitPerClass > 0) {
+    const taken = new Array<number>(classes).fill(0);
+    trainIdx = trainIdx.filter((i) => taken[relabel(train[i])]++ < cfg.limitPerClass);
+  }
+  const trainLabels = Int32Array.from(trainIdx, (i) => relabel(train[i]));
+  let testIdx = Int32Array.from({ length: test.length }, (_, i) => i).filter((i) => relabel(test[i]) >= 0);
+  if (cfg.testPerClass > 0) {
+    const picked = balancedSubset(Array.from(testIdx, (i) => relabel(test[i])), cfg.testPerClass, { numClasses: classes, seed: cfg.seed }).indices;
+    testIdx = Int32Array.from(picked, (k) => testIdx[k]);
+  }
+  return { classes, trainIdx, trainLabels, testIdx, testLabels: Int32Array.from(testIdx, (i) => relabel(test[i])), what };
+}
+
 async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
 }
@@ -120,22 +159,9 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
   await mkdir(cfg.out, { recursive: true });
 
   const data = await loadFashionMnist(cfg.dataDir);
-  const classes = 10;
-  const subset = longTailSubset(data.train.labels, { numClasses: classes, imbalanceFactor: cfg.imbalance, seed: cfg.seed, profile: cfg.profile });
-  let trainIdx = subset.indices;
-  if (cfg.limitPerClass > 0) {
-    const taken = new Array<number>(classes).fill(0);
-    trainIdx = trainIdx.filter((i) => taken[data.train.labels[i]]++ < cfg.limitPerClass);
-  }
-  const trainLabels = Int32Array.from(trainIdx, (i) => data.train.labels[i]);
+  const { classes, trainIdx, trainLabels, testIdx, testLabels, what } = selectData(cfg, data.train.labels, data.test.labels);
   const trainCounts = classCounts(trainLabels, classes);
-  let testIdx: Int32Array | null = null;
-  if (cfg.testPerClass > 0) {
-    const { balancedSubset } = await import('../../data/longtail.js');
-    testIdx = balancedSubset(data.test.labels, cfg.testPerClass, { numClasses: classes, seed: cfg.seed }).indices;
-  }
-  const testLabels = testIdx ? Int32Array.from(testIdx, (i) => data.test.labels[i]) : Int32Array.from(data.test.labels);
-  log(`[train] ${cfg.dataset}-LT IF ${cfg.imbalance} (${cfg.profile}): ${trainLabels.length} training images, per class [${trainCounts.join(', ')}]; ${testLabels.length} test images`);
+  log(`[train] ${cfg.dataset} ${what}: ${trainLabels.length} training images, per class [${trainCounts.join(', ')}]; ${testLabels.length} test images`);
 
   const { height } = data.train;
   const trainImages = uploadImages(data.train, trainIdx);
@@ -166,7 +192,7 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
 
   const logPath = join(cfg.out, 'log.jsonl');
   let step = startEpoch * stepsPerEpoch;
-  let final: AccuracyReport & { loss: number } = { ...accuracyReport([], [], trainCounts), loss: NaN };
+  let final: TrainResult['final'] = { ...accuracyReport([], [], trainCounts), loss: NaN };
   let trainedImages = 0;
   let trainMs = 0;
   for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
@@ -215,7 +241,7 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
     final = { ...report, loss: epochLoss };
     // A group without classes (no class under 20 images, as at IF 100 here) prints as '-'.
     const pct = (v: number) => (Number.isNaN(v) ? '-' : `${(100 * v).toFixed(1)} %`);
-    log(`epoch ${epoch + 1}/${cfg.epochs} ${recipe.evalLabel} top1 ${pct(report.top1)} class-avg ${pct(report.classAverage)} many ${pct(report.many)} medium ${pct(report.medium)} few ${pct(report.few)}`);
+    log(`epoch ${epoch + 1}/${cfg.epochs} ${recipe.evalLabel} top1 ${pct(report.top1)} class-avg ${pct(report.classAverage)} many ${pct(report.many)} medium ${pct(report.medium)} few ${pct(report.few)}${report.auc === undefined ? '' : ` auc ${report.auc.toFixed(3)}`}`);
     await appendFile(logPath, `${JSON.stringify({ epoch: epoch + 1, step, loss: epochLoss, lr: opt.lr, ...report })}\n`);
     await checkpoint(ckptPath, parts, opt, named, epoch + 1, cfg, adapter);
   }
