@@ -52,7 +52,7 @@ describe.each(CASES)('recipe %s', (recipe, over, names) => {
     expect(lines.some((l) => new RegExp(`^epoch 2/2 ${label} top1 `).test(l))).toBe(true);
     expect(whole.final.classAverage).toBeGreaterThanOrEqual(0);
     if (over.binary) {
-      expect(lines.some((l) => l.includes('binary 0 vs 6 (minority share 0.25): 96 training images, per class [48, 48]; 16 test images'))).toBe(true);
+      expect(lines.some((l) => l.includes('fashion-mnist binary 0 vs 6 (minority share 0.25): 96 training images, per class [48, 48]; 16 test images'))).toBe(true);
       expect((whole.final as { auc?: number }).auc).toBeGreaterThanOrEqual(0);
     }
     const ckpt = await loadSafetensors(join(dir, `${recipe}-whole`, 'checkpoint.safetensors'));

@@ -117,14 +117,14 @@ function selectData(cfg: TrainConfig, train: ArrayLike<number>, test: ArrayLike<
   let classes = 10;
   let trainIdx: Int32Array;
   let relabel = (y: number) => y;
-  let what = `-LT IF ${cfg.imbalance} (${cfg.profile})`;
+  let what = `${cfg.dataset}-LT IF ${cfg.imbalance} (${cfg.profile})`;
   if (cfg.binary) {
     const [a, b] = cfg.binary;
     const subset = binarySubset(train, { numClasses: classes, groups: [[a], [b]], minorityShare: cfg.minorityShare, seed: cfg.seed });
     classes = 2;
     relabel = (y) => (y === a ? 0 : y === b ? 1 : -1);
     trainIdx = subset.indices;
-    what = `binary ${a} vs ${b} (minority share ${cfg.minorityShare})`;
+    what = `${cfg.dataset} binary ${a} vs ${b} (minority share ${cfg.minorityShare})`;
   } else {
     trainIdx = longTailSubset(train, { numClasses: classes, imbalanceFactor: cfg.imbalance, seed: cfg.seed, profile: cfg.profile }).indices;
   }
@@ -161,7 +161,7 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
   const data = await loadFashionMnist(cfg.dataDir);
   const { classes, trainIdx, trainLabels, testIdx, testLabels, what } = selectData(cfg, data.train.labels, data.test.labels);
   const trainCounts = classCounts(trainLabels, classes);
-  log(`[train] ${cfg.dataset} ${what}: ${trainLabels.length} training images, per class [${trainCounts.join(', ')}]; ${testLabels.length} test images`);
+  log(`[train] ${what}: ${trainLabels.length} training images, per class [${trainCounts.join(', ')}]; ${testLabels.length} test images`);
 
   const { height } = data.train;
   const trainImages = uploadImages(data.train, trainIdx);
