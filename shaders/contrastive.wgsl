@@ -1,32 +1,34 @@
-// Contrastive-loss family (SupCon, NT-Xent, BCL and its L1/L3 variants, SupMin, SupProto): the masked
+// Contrastive-loss family (SupCon, NT-Xent, BCL and its L1/L3 variants, SupMin, SupProto; BCL's L2 is
+// not a weighted log-sum-exp of single logits and is composed from generic ops instead): the masked
 // row statistics of a similarity block and their backward. The dot products themselves come from the
 // engine's matmul; this file only sees them.
 //
 // Math. The contrast set is [samples | extra] where the samples are the B·V rows of the features taken
 // sample-major (row r = sample r / V, view r % V; the losses are sums over anchors and columns, so this
 // gives the official view-major values), and the extra columns are K prototypes (later: a queue) with
-// their own labels. G = X Xᵀ [R, NS] and E = X Pᵀ [R, NE] hold raw dot products, R = B·V, NS = R or 0.
-// Anchor a is row r = a·STRIDE (STRIDE = 1: every view, contrast_mode 'all'; STRIDE = V: view 0 only).
-// With x_j = (G or E)[r, j] / T, a weight w_rj ≥ 0 (0 drops the column from the denominator; the self
-// column j = r is always dropped) and a positive indicator p_rj:
+// their own labels. The blocks hold raw dot products of the anchors only: G = X_A Xᵀ [A, NS] and
+// E = X_A Pᵀ [A, NE], R = B·V, NS = R or 0. Anchor a is sample row r = a·STRIDE (STRIDE = 1: every view,
+// contrast_mode 'all', X_A = X; STRIDE = V: view 0 only, so 'one' multiplies B rows, not R, by Xᵀ), and
+// its dot products are block row a. With x_j = (G or E)[a, j] / T, a weight w_rj ≥ 0 (0 drops the column
+// from the denominator; the self column j = r is always dropped) and a positive indicator p_rj:
 //   logden_r = log Σ_j w_rj exp(x_j)          computed as m + log Σ w exp(x − m), m = max over w ≠ 0
 //   n_r      = Σ_j p_rj
 //   loss_r   = −scale · (Σ_j p_rj x_j / n_r − logden_r)          (0, or NaN with NAN_EMPTY, if n_r = 0)
-//   backward, with upstream g_r:  d(G or E)[r, j] = g_r · scale / T · (w_rj exp(x_j − logden_r) − p_rj / n_r)
+//   backward, with upstream g_r:  d(G or E)[a, j] = g_r · scale / T · (w_rj exp(x_j − logden_r) − p_rj / n_r)
 // MODE picks p and w on the sample columns (y = sample labels, s(j) = j / V):
 //   0 labels:   p = [y_r = y_j]                 (SupCon, BCL)
 //   1 pairs:    p = [s(r) = s(j)]               (NT-Xent; also SupProto's sample part)
 //   2 minority: p = [s(r) = s(j)] or [y_r = y_j = MINORITY]   (SupMin, SPEC 3.1)
 //   3 proto:    p = [s(r) = s(j)]; extra columns: w = 0 and p = [label_k = y_r] and the anchor is pulled:
-//               E[r, y_r] ≤ E[r, 1 − y_r] + eps_{y_r} on raw cosines (SupProto, SPEC 3.2, K = 2)
+//               E[a, y_r] ≤ E[a, 1 − y_r] + eps_{y_r} on raw cosines (SupProto, SPEC 3.2, K = 2)
 // Extra columns otherwise: p = [label_k = y_r], w = 1. CLASS_AVG (BCL, SPEC 2.1) divides every weight by
 // the size of its column's class, minus one for the anchor's own class: w = 1 / (cnt[c] − p), where
 // cnt[c] = V · #{labels = c} + #{extra labels = c} (class_counts below). Labels outside [0, K) where
 // they index cnt (or y ∉ {0, 1} for SupProto) turn that anchor's loss and gradient row into NaN.
 //
 // Bindings (group 0): 0 uniform Params; 1 out (read_write f32): per-anchor loss [A] (row_stats), the
-// gradient of one block [R, NS or NE] (grad_block), cnt [K] (class_counts); 2 stats [A, 2] = (logden, n),
-// written by row_stats and read by grad_block; 3 G [R, NS]; 4 E [R, NE]; 5 labels [B] (i32); 6 extra
+// gradient of one block [A, NS or NE] (grad_block), cnt [K] (class_counts); 2 stats [A, 2] = (logden, n),
+// written by row_stats and read by grad_block; 3 G [A, NS]; 4 E [A, NE]; 5 labels [B] (i32); 6 extra
 // labels [NE] (i32); 7 cnt [K] (f32); 8 g_row [A], the upstream gradient of the per-anchor loss.
 //
 // Dispatch: row_stats: one workgroup of WG threads per anchor (thread t visits columns t, t + WG, …,
@@ -35,11 +37,10 @@
 // 64 per workgroup, folded likewise. class_counts: one thread per class, 64 per workgroup.
 
 struct Params {
-  rows: u32,       // R = B·V
   ns: u32,         // sample columns (R, or 0 for the prototype-only loss)
   ne: u32,         // extra columns
   anchors: u32,    // A
-  stride: u32,     // anchor a is row a·stride
+  stride: u32,     // anchor a (block row a) is sample row a·stride
   views: u32,      // V
   classes: u32,    // K (range of labels that index cnt)
   samples: u32,    // B
@@ -91,7 +92,8 @@ fn nan() -> f32 {
 
 // What an anchor row needs to know about itself, computed once per row.
 struct Anchor {
-  row: u32,
+  index: u32,      // a: its row in the G and E blocks
+  row: u32,        // r = a·stride: its row among the samples' views (its own column in G)
   label: i32,
   pulled: bool,
 }
@@ -101,11 +103,11 @@ fn anchor_of(a: u32) -> Anchor {
   let y = labels[r / p.views];
   var pulled = false;
   if (MODE == 3u) {
-    let own = ge[r * p.ne + u32(clamp(y, 0, 1))];
-    let other = ge[r * p.ne + u32(1 - clamp(y, 0, 1))];
+    let own = ge[a * p.ne + u32(clamp(y, 0, 1))];
+    let other = ge[a * p.ne + u32(1 - clamp(y, 0, 1))];
     pulled = own <= other + select(p.eps0, p.eps1, y == 1);
   }
-  return Anchor(r, y, pulled);
+  return Anchor(a, r, y, pulled);
 }
 
 // 1 / (cnt[c] − pos) with class-averaging, else 1; INVALID for a label that cannot index cnt.
@@ -121,7 +123,7 @@ fn class_weight(c: i32, pos: bool) -> f32 {
 
 // (x, w, positive) of sample column j for anchor `an`.
 fn sample_column(an: Anchor, j: u32) -> vec3<f32> {
-  let x = gs[an.row * p.ns + j] * p.inv_t;
+  let x = gs[an.index * p.ns + j] * p.inv_t;
   if (j == an.row) {
     return vec3<f32>(x, 0.0, 0.0);
   }
@@ -138,7 +140,7 @@ fn sample_column(an: Anchor, j: u32) -> vec3<f32> {
 
 // (x, w, positive) of extra column k for anchor `an`.
 fn extra_column(an: Anchor, k: u32) -> vec3<f32> {
-  let x = ge[an.row * p.ne + k] * p.inv_t;
+  let x = ge[an.index * p.ne + k] * p.inv_t;
   let yk = extra_labels[k];
   var pos = yk == an.label;
   if (MODE == 3u) {
@@ -236,16 +238,11 @@ fn grad_block(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
               @builtin(local_invocation_index) t: u32) {
   let cols = select(p.ns, p.ne, BLOCK == 1u);
   let idx = (wid.x + wid.y * nwg.x) * ELEMENTS_PER_GROUP + t;
-  if (idx >= p.rows * cols) {
+  if (idx >= p.anchors * cols) {
     return;
   }
-  let r = idx / cols;
+  let a = idx / cols;
   let j = idx % cols;
-  if (r % p.stride != 0u || r / p.stride >= p.anchors) {
-    out[idx] = 0.0;
-    return;
-  }
-  let a = r / p.stride;
   let an = anchor_of(a);
   var c: vec3<f32>;
   if (BLOCK == 1u) {

@@ -61,3 +61,12 @@ export {
   type Labels, type ContrastiveOptions, type TemperedOptions, type SupConOptions, type BclOptions, type BclVariant,
   type SupMinOptions, type SupProtoOptions,
 } from './losses/contrastive.js';
+export { antipodalPrototypes, fitPrototypes, type FitPrototypesOptions } from './losses/prototypes.js';
+// Optimal class-mean geometry of contrastive losses under imbalance (issue 8): float64, CPU only.
+export { geometryObjective, rowLogSumExpObjective, GEOMETRY_LOSSES, type GeometryObjective, type GeometryLoss, type ObjectiveOptions } from './geometry/objectives.js';
+export { solveGeometry, certify, dualSlack, type SolveOptions, type GeometrySolution, type KktCertificate } from './geometry/solver.js';
+export {
+  meanAngles, recoverMeans, collapseGroups, twoLevelProportions, collapseMargin, collapseThreshold, thresholdSweep,
+  type TwoLevelProblem, type ThresholdRow,
+} from './geometry/analysis.js';
+export { jacobiEigen, type SymmetricEigen } from './geometry/linalg.js';

@@ -2,10 +2,10 @@
 // references written from SPEC.md (test/reference/contrastive.ts): values and gradients w.r.t. the
 // features and prototypes, on long-tailed and binary 95/5 label draws, odd batch sizes, 1-3 views,
 // T in {0.05, 0.1, 0.5}, at both cooperative widths; then the edge cases and input errors.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as T from '../src/index.js';
 import { checkOp, rng } from './reference/check.js';
-import { bclLayout, contrastiveRef, supConLayout, supMinLayout, supProtoLayout, type LossDef } from './reference/contrastive.js';
+import { bclL2Ref, bclLayout, contrastiveRef, supConLayout, supMinLayout, supProtoLayout, type LossDef } from './reference/contrastive.js';
 import { arr, type Arr } from './reference/ops.js';
 import { expectRejectedBeforeGpu, normalArr, useCooperativeThreads } from './helpers.js';
 
@@ -105,6 +105,20 @@ for (const width of [4, 256]) {
           }
         });
       }
+      // Eq. 7 is composed from generic ops (no fused kernel); V = 1 leaves some anchors alone in their class.
+      const l2Cases: [number, number, number, number][] = [[7, 2, 5, 0.1], [33, 2, 6, 0.05], [9, 1, 4, 0.5], [9, 3, 3, 0.1]];
+      for (const [b, v, k, t] of l2Cases) {
+        it(`B=${b} V=${v} K=${k} T=${t} variant L2`, async () => {
+          // A draw of one class would make the loss exactly 0, where a relative error means nothing.
+          const y = longTail(b, k);
+          if (y.data.every((c) => c === y.data[0])) y.data[b - 1] = (y.data[0] + 1) % k;
+          const inputs = [featuresArr(b, v, 8), y];
+          await checkOp({
+            inputs, int: [false, true], tol: TOL, ref: bclL2Ref(k, t),
+            gpu: (f, l) => T.bcl(f, l, null, { temperature: t, variant: 'L2', numClasses: k }),
+          });
+        });
+      }
       it('binary 95/5 labels, K = 2', async () => {
         const def: LossDef = { labelInput: 1, protoInput: 2, protoGrad: true, temperature: 0.1, layout: bclLayout('bcl') };
         await check([featuresArr(33, 2, 8), binary(33), unitRows(2, 8)], def, (f, l, p) => T.bcl(f, l, p), [false, true, false]);
@@ -189,6 +203,56 @@ describe('edge cases', () => {
       (x, l) => T.supCon(x, l, { temperature: 0.05 }), [false, true]);
     await check([f, y, unitRows(3, 8)], { labelInput: 1, protoInput: 2, protoGrad: true, temperature: 0.05, layout: bclLayout('bcl') },
       (x, l, p) => T.bcl(x, l, p, { temperature: 0.05 }), [false, true, false]);
+    await checkOp({
+      inputs: [f, y], int: [false, true], tol: TOL, ref: bclL2Ref(3, 0.05),
+      gpu: (x, l) => T.bcl(x, l, null, { temperature: 0.05, variant: 'L2', numClasses: 3 }),
+    });
+  });
+
+  it('BCL Eq. 7 ≤ Eq. 6 anchor by anchor (Jensen, as the paper states), and NaN for anchors alone in their class when asked', async () => {
+    const f = featuresArr(9, 2, 8, 0.5);
+    const y = [0, 1, 1, 2, 0, 0, 3, 1, 0];
+    const [l1, l2, nan] = T.scope(() => {
+      const x = T.tensor(Float32Array.from(f.data), f.shape);
+      const opts = { numClasses: 5, reduction: 'none' as const, temperature: 0.1 };
+      return [
+        T.bcl(x, y, null, { ...opts, variant: 'L1' }).keep(),
+        T.bcl(x, y, null, { ...opts, variant: 'L2' }).keep(),
+        T.bcl(T.reshape(T.slice(x, 1, 0, 1), [9, 1, 8]), y, null, { ...opts, variant: 'L2', noPositives: 'nan' }).keep(),
+      ];
+    });
+    const [a, b] = [await read(l1), await read(l2)];
+    expect(b.length).toBe(18);
+    b.forEach((v, r) => expect(v).toBeLessThanOrEqual(a[r] + 1e-5));
+    // With one view, samples 3 and 6 are alone in their classes.
+    expect((await read(nan)).map(Number.isNaN)).toEqual(y.map((c) => c === 2 || c === 3));
+    for (const t of [l1, l2, nan]) t.dispose();
+  });
+
+  it("contrastMode 'one' multiplies only the B view-0 rows: 1/V of the matmul work of 'all', forward and backward", () => {
+    const f = featuresArr(64, 3, 8);
+    const y = Array.from(longTail(64, 4).data);
+    /** Multiply-adds of every matmul recorded by one forward + backward (m, n, k, batch lead the uniforms). */
+    const matmulWork = (mode: 'all' | 'one') => {
+      const spy = vi.spyOn(T.engine(), 'dispatch');
+      try {
+        T.scope(() => {
+          const x = T.tensor(Float32Array.from(f.data), f.shape).requireGrad();
+          T.supCon(x, y, { contrastMode: mode }).backward();
+          x.grad?.dispose();
+        });
+        return spy.mock.calls.filter(([d]) => d.family === 'matmul').map(([d]) => {
+          const [m, n, k, batch] = new Uint32Array(d.params, 0, 4);
+          return m * n * k * batch;
+        });
+      } finally {
+        spy.mockRestore();
+      }
+    };
+    const one = matmulWork('one');
+    const all = matmulWork('all');
+    expect(one.length).toBe(all.length);
+    expect(one.reduce((a, b) => a + b) * 3).toBe(all.reduce((a, b) => a + b));
   });
 
   it('normalize: true equals the loss of l2Normalize(features)', async () => {
@@ -210,6 +274,12 @@ describe('edge cases', () => {
     });
     expect(Number.isNaN(await loss.item())).toBe(true);
     loss.dispose();
+    const l2 = T.scope(() => {
+      const f = T.tensor(Float32Array.from(featuresArr(3, 2, 4).data), [3, 2, 4]);
+      return T.bcl(f, T.tensor(Int32Array.from([0, 5, 1]), [3], 'i32'), null, { variant: 'L2', numClasses: 3, reduction: 'none' }).keep();
+    });
+    expect((await read(l2)).map(Number.isNaN)).toEqual([false, false, true, true, false, false]);
+    l2.dispose();
   });
 });
 
@@ -229,6 +299,10 @@ describe('input errors, before any GPU work', () => {
     expectRejectedBeforeGpu(() => T.bcl(f(), [0, 1, 2, 1], z([3, 7])), /bcl: expected prototypes \[K ≥ 1, 8\].*got \[3, 7\] f32/);
     expectRejectedBeforeGpu(() => T.bcl(f(), [0, 1, 2, 1], null), /bcl: expected prototypes/);
     expectRejectedBeforeGpu(() => T.bcl(f(), [0, 1, 2, 1], null, { variant: 'L1' }), /bcl \(L1\): numClasses must be a positive integer/);
+    expectRejectedBeforeGpu(() => T.bcl(f(), [0, 1, 2, 1], null, { variant: 'L2', numClasses: 0 }), /bcl \(L2\): numClasses must be a positive integer/);
+    expectRejectedBeforeGpu(() => T.bcl(f(), [0, 1, 2, 1], z([3, 8]), { variant: 'L2', numClasses: 3 }), /bcl \(L2\): Eq. 7 has no prototypes/);
+    expectRejectedBeforeGpu(() => T.bcl(f(), [0, 1, 3, 1], null, { variant: 'L2', numClasses: 3 }), /bcl \(L2\): label 2 is 3, expected an integer in \[0, 2\]/);
+    expectRejectedBeforeGpu(() => T.bcl(f(), [0, 1, 2, 1], null, { variant: 'L4' as 'L2' }), /bcl: variant must be 'bcl', 'L1', 'L2' or 'L3', got L4/);
     expectRejectedBeforeGpu(() => T.supProto(f(), [0, 1, 2, 1], z([2, 8])), /supProto: label 2 is 2, expected an integer in \[0, 1\]/);
     expectRejectedBeforeGpu(() => T.supProto(f(), [0, 1, 0, 1], z([3, 8])), /supProto: expected prototypes \[2, 8\]/);
     expectRejectedBeforeGpu(() => T.supMin(f(), [0, 1, 0.5, 1]), /supMin: label 2 is 0.5, expected an integer/);

@@ -6,12 +6,14 @@
 // Layout. The official code flattens the views view-major; here the rows are taken sample-major (a free
 // reshape of [B, V, D]). Every loss is a mean over anchors of sums over columns, so the value and the
 // gradient w.r.t. the features are the same; only internal matrices are permuted.
-import { arange, tensor } from '../ops/creation.js';
+import { arange, full, tensor } from '../ops/creation.js';
 import { contrastiveRows, type PositiveRule } from '../ops/contrastive.js';
+import { div, gt, maximum, mul, scale, sub, where } from '../ops/elementwise.js';
+import { oneHot } from '../ops/indexing.js';
 import { matmul } from '../ops/matmul.js';
-import { mean } from '../ops/reduce.js';
+import { logsumexp, mean, sum } from '../ops/reduce.js';
 import { l2Normalize } from '../ops/rowwise.js';
-import { reshape } from '../ops/shape.js';
+import { expand, reshape, slice } from '../ops/shape.js';
 import { assertDType, describe } from '../ops/validate.js';
 import { Tensor } from '../tensor.js';
 
@@ -39,16 +41,19 @@ export interface TemperedOptions extends ContrastiveOptions {
 }
 
 export interface SupConOptions extends TemperedOptions {
-  /** 'all' (default): every view is an anchor; 'one': only view 0, against all V·B rows (SPEC 1). */
+  /**
+   * 'all' (default): every view is an anchor; 'one': only view 0, against all V·B rows (SPEC 1). 'one'
+   * multiplies only its B anchor rows by Xᵀ: 1/V of the matmul work of 'all'.
+   */
   contrastMode?: 'all' | 'one';
 }
 
-/** Which loss of the BCL paper: Eq. 9 as in the official code (default), Eq. 6 or Eq. 8. */
-export type BclVariant = 'bcl' | 'L1' | 'L3';
+/** Which loss of the BCL paper: Eq. 9 as in the official code (default), Eq. 6, Eq. 7 or Eq. 8. */
+export type BclVariant = 'bcl' | 'L1' | 'L2' | 'L3';
 
 export interface BclOptions extends ContrastiveOptions {
   variant?: BclVariant;
-  /** K for variant 'L1', which has no prototypes; otherwise K = prototypes.shape[0]. */
+  /** K for variants 'L1' and 'L2', which have no prototypes; otherwise K = prototypes.shape[0]. */
   numClasses?: number;
   /** Labels of the prototype rows (i32 [K]); default 0..K-1 as in the official code. */
   prototypeLabels?: Tensor;
@@ -151,7 +156,9 @@ export function supCon(features: Tensor, labels: Labels | null, opts: SupConOpti
   if (mode !== 'all' && mode !== 'one') throw new Error(`${op}: contrastMode must be 'all' or 'one', got ${String(mode)}`);
   const p = prepareFeatures(op, features, labels === null ? 2 : 1);
   const y = labels === null ? null : checkLabels(op, labels, p.b);
-  const { g } = selfLogits(p, opts.normalize);
+  const x = opts.normalize ? l2Normalize(p.x) : p.x;
+  // 'one': only the view-0 rows (every V-th row, sample-major) are anchors, so only they are multiplied.
+  const g = matmul(mode === 'one' ? slice(x, 0, 0, undefined, p.v) : x, x, { transB: true });
   const rows = contrastiveRows(g, null, {
     rule: y ? 'labels' : 'pairs', samples: p.b, views: p.v, stride: mode === 'one' ? p.v : 1,
     temperature: t, scale: t / base, classAverage: false, classes: 0, minority: 0, eps: [0, 0],
@@ -180,19 +187,21 @@ export function ntXent(features: Tensor, opts: TemperedOptions = {}): Tensor {
  * P(r) = same-class views and the own prototype; mean over the V·B sample anchors; no T/T_base factor.
  * Default T = 0.1 (BalSCL's default). Variants (one weighted form, different columns and weights):
  *  - 'L1' (Eq. 6): class-averaging without prototypes (cnt counts batch views only); needs numClasses.
+ *  - 'L2' (Eq. 7): averaging inside the exponential, no prototypes; needs numClasses. With the mean
+ *    logit m_rc = (1/T)·mean of z_r·z_k over the views k ≠ r of class c, the positives' mean logit is
+ *    m_{r,y_r}, so ℓ_r = −log softmax_c(m_r)[y_r] over the classes with a view other than the anchor.
  *  - 'L3' (Eq. 8): prototypes only, weight 1: −log softmax_k(z·c_k / T)[y].
- * Eq. 7 (averaging inside the exponential) is not a weighted log-sum-exp and is not provided.
  * Gradients flow to features and prototypes. Labels must lie in [0, K); a device label outside gives NaN.
  */
 export function bcl(features: Tensor, labels: Labels, prototypes: Tensor | null, opts: BclOptions = {}): Tensor {
   const variant = opts.variant ?? 'bcl';
   const op = variant === 'bcl' ? 'bcl' : `bcl (${variant})`;
-  if (!['bcl', 'L1', 'L3'].includes(variant)) throw new Error(`bcl: variant must be 'bcl', 'L1' or 'L3', got ${String(variant)}`);
+  if (!['bcl', 'L1', 'L2', 'L3'].includes(variant)) throw new Error(`bcl: variant must be 'bcl', 'L1', 'L2' or 'L3', got ${String(variant)}`);
   const { t, nan } = commonOptions(op, opts, 0.1);
   const p = prepareFeatures(op, features, 1);
   let k: number;
-  if (variant === 'L1') {
-    if (prototypes) throw new Error(`${op}: Eq. 6 has no prototypes; pass null (and numClasses)`);
+  if (variant === 'L1' || variant === 'L2') {
+    if (prototypes) throw new Error(`${op}: Eq. ${variant === 'L1' ? 6 : 7} has no prototypes; pass null (and numClasses)`);
     k = opts.numClasses ?? NaN;
     if (!Number.isInteger(k) || k < 1) throw new Error(`${op}: numClasses must be a positive integer, got ${opts.numClasses}`);
   } else {
@@ -208,6 +217,7 @@ export function bcl(features: Tensor, labels: Labels, prototypes: Tensor | null,
   }
   const y = checkLabels(op, labels, p.b, [0, k - 1]);
   const x = opts.normalize ? l2Normalize(p.x) : p.x;
+  if (variant === 'L2') return finish(classMeanRows(x, upload(y), p, k, t, nan), opts);
   const gs = variant === 'L3' ? null : matmul(x, x, { transB: true });
   let ge: Tensor | null = null;
   let protoLabels: Tensor | null = null;
@@ -222,6 +232,32 @@ export function bcl(features: Tensor, labels: Labels, prototypes: Tensor | null,
     nanWhenNoPositive: nan, labels: upload(y), extraLabels: protoLabels,
   });
   return finish(rows, opts);
+}
+
+/**
+ * Per-anchor losses [R] of BCL's Eq. 7 from generic ops (everything is [R, K] or [K, D], so no fused
+ * kernel is needed and autograd gives the backward). Class sums of the features come from a one-hot
+ * matmul; the anchor's own dot product is taken back out of its class, as Eq. 7's "minus one when the
+ * positive class is averaged" asks (SPEC 7.3: class sizes count views). A class with no view besides
+ * the anchor is left out of the log-sum-exp; an anchor whose own class is such a class has no
+ * positives (0 or NaN, as the other losses). A device label outside [0, K) gives NaN.
+ */
+function classMeanRows(x: Tensor, labels: Tensor, p: Prepared, k: number, t: number, nanEmpty: boolean): Tensor {
+  const r = p.b * p.v;
+  const perSample = oneHot(labels, k); // [B, K]
+  const own = reshape(expand(reshape(perSample, [p.b, 1, k]), [p.b, p.v, k]), [r, k]); // [R, K], sample-major rows
+  const classSums = matmul(perSample, sum(reshape(x, [p.b, p.v, p.d]), 1), { transA: true }); // [K, D]
+  const others = sub(scale(sum(perSample, 0, true), p.v), own); // [R, K]: views of class c other than row r
+  const selfDots = sum(mul(x, x), 1, true); // [R, 1]
+  const dots = sub(matmul(x, classSums, { transB: true }), mul(own, selfDots));
+  const present = gt(others, full([], 0));
+  const means = scale(div(dots, maximum(others, full([], 1))), 1 / t);
+  // Absent classes drop out of the log-sum-exp: exp(−1e30 − max) is exactly 0 while a class is present.
+  const lse = logsumexp(where(present, means, full([], -1e30)), 1);
+  const rows = sub(lse, sum(mul(own, means), 1));
+  const hasPositives = sum(mul(own, present), 1);
+  const validLabel = sum(own, 1);
+  return where(validLabel, where(hasPositives, rows, full([], nanEmpty ? NaN : 0)), full([], NaN));
 }
 
 /**
@@ -251,7 +287,8 @@ export function supMin(features: Tensor, labels: Labels, opts: SupMinOptions = {
  * are not in the denominator) plus, for an anchor of class c that is "pulled" —
  * cos(z, p_c) ≤ cos(z, p_{1−c}) + eps_c on un-tempered cosines, no gradient through the test — the
  * prototype logit z·p_c/T joins the positives, which are then averaged (SPEC 7.8: the code averages,
- * the paper sums). ×T/T_base, mean over the V·B anchors. Prototypes [2, D] are constants (detached).
+ * the paper sums). ×T/T_base, mean over the V·B anchors. Prototypes [2, D] are constants (detached):
+ * the released random pair from `antipodalPrototypes`, or the paper's fitted one from `fitPrototypes`.
  * Labels must be 0 or 1. Defaults T = T_base = 0.07, eps = [1, 1].
  */
 export function supProto(features: Tensor, labels: Labels, prototypes: Tensor, opts: SupProtoOptions = {}): Tensor {

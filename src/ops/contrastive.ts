@@ -18,7 +18,7 @@ export interface RowSpec {
   rule: PositiveRule;
   samples: number;
   views: number;
-  /** Anchor a is row a·stride of the blocks: 1 = every view, V = view 0 only. */
+  /** Anchor a (row a of the blocks) is sample row a·stride: 1 = every view, V = view 0 only. */
   stride: number;
   temperature: number;
   /** Multiplies every per-anchor loss (T / base_T for SupCon-style losses). */
@@ -37,18 +37,17 @@ export interface RowSpec {
 }
 
 /**
- * Per-anchor losses [A] from the sample block `gs` [R, NS] (or null) and the extra block `ge` [R, NE]
- * (or null) of raw dot products; differentiable w.r.t. both blocks.
+ * Per-anchor losses [A] from the sample block `gs` [A, NS] (or null) and the extra block `ge` [A, NE]
+ * (or null) of the anchors' raw dot products; differentiable w.r.t. both blocks.
  */
 export function contrastiveRows(gs: Tensor | null, ge: Tensor | null, spec: RowSpec): Tensor {
   const e = engine();
   const any = (gs ?? ge)!;
-  const rows = any.shape[0];
+  const anchors = any.shape[0];
   const ns = gs ? gs.shape[1] : 0;
   const ne = ge ? ge.shape[1] : 0;
-  const anchors = Math.ceil(rows / spec.stride);
   const params = new Uniforms(48)
-    .u32(rows, ns, ne, anchors, spec.stride, spec.views, spec.classes, spec.samples)
+    .u32(ns, ne, anchors, spec.stride, spec.views, spec.classes, spec.samples)
     .f32(1 / spec.temperature, spec.scale, spec.eps[0], spec.eps[1]).buffer;
   const constants = {
     MODE: MODE[spec.rule],

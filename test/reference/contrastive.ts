@@ -1,5 +1,5 @@
 // Float64 references of the contrastive losses, written from shared/reference/SPEC.md (sections 1, 2.1,
-// 3.1, 3.2 and the paper's Eqs. 6 and 8 for BCL's variants): view-major rows, masks built as the
+// 3.1, 3.2 and the paper's Eqs. 6, 7 and 8 for BCL's variants): view-major rows, masks built as the
 // pseudocode builds them, loops over anchors, no max-subtraction (as the spec's own verification).
 // Each loss is described by its rows (anchor and contrast vectors drawn from Z = [view-major features;
 // prototypes]), its positive mask, its denominator weights and its scale; one forward and one VJP serve
@@ -37,6 +37,23 @@ function setup(features: Arr, protos?: Arr): Setup {
 }
 
 const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, x, i) => s + x * b[i], 0);
+
+/** The VJP of w·(z_a · z_c), accumulated into dz. */
+function addDotGrad(dz: Float64Array[], z: Float64Array[], a: number, c: number, w: number): void {
+  for (let q = 0; q < z[a].length; q++) {
+    dz[a][q] += w * z[c][q];
+    dz[c][q] += w * z[a][q];
+  }
+}
+
+/** The gradient w.r.t. the features [B, V, D] from the view-major dz rows. */
+function featureGrad(s: Setup, dz: Float64Array[], shape: number[]): Arr {
+  const df = arr(shape);
+  for (let view = 0; view < s.v; view++) {
+    for (let i = 0; i < s.b; i++) df.data.set(dz[view * s.b + i], (i * s.v + view) * s.d);
+  }
+  return df;
+}
 
 export interface LossDef {
   /** Which inputs are [features, labels?, prototypes?]. */
@@ -85,21 +102,9 @@ export function contrastiveRef(def: LossDef): RefOp {
     vjp: (inputs, g) => {
       const { s, lay, dS } = evaluate(def, inputs);
       const dz = s.z.map(() => new Float64Array(s.d));
-      lay.anchors.forEach((a, r) =>
-        lay.cols.forEach((c, j) => {
-          const w = (g.data[0] * dS[r][j]) / def.temperature;
-          for (let q = 0; q < s.d; q++) {
-            dz[a][q] += w * s.z[c][q];
-            dz[c][q] += w * s.z[a][q];
-          }
-        }),
-      );
-      const df = arr(inputs[0].shape);
-      for (let view = 0; view < s.v; view++) {
-        for (let i = 0; i < s.b; i++) df.data.set(dz[view * s.b + i], (i * s.v + view) * s.d);
-      }
+      lay.anchors.forEach((a, r) => lay.cols.forEach((c, j) => addDotGrad(dz, s.z, a, c, (g.data[0] * dS[r][j]) / def.temperature)));
       const out: (Arr | null)[] = inputs.map(() => null);
-      out[0] = df;
+      out[0] = featureGrad(s, dz, inputs[0].shape);
       if (def.protoInput !== undefined && def.protoGrad) {
         const dp = arr(inputs[def.protoInput].shape);
         for (let c = 0; c < s.k; c++) dp.data.set(dz[s.v * s.b + c], c * s.d);
@@ -183,5 +188,47 @@ export function supProtoLayout(eps: [number, number], baseT: number) {
       anchors: range(n), cols: range(n + 2), scale: t / baseT, pos,
       den: grid(n, n + 2, (r, j) => (j < n ? lm(r, j) : 0)),
     };
+  };
+}
+
+/**
+ * BCL Eq. 7 (paper's L2; no official code): for anchor r of class y and every class c with views other
+ * than r, m_c = (1/T)·mean over those views k of z_r·z_k; ℓ_r = −(m_y − log Σ_c exp(m_c)), which is
+ * Eq. 7 because its positives' mean logit is m_y. Mean over the V·B anchors; an anchor alone in its
+ * class adds 0 (NaN with nanEmpty). Inputs [features, labels]; K = `classes`.
+ */
+export function bclL2Ref(classes: number, temperature: number, nanEmpty = false): RefOp {
+  const evaluate = (inputs: Arr[]) => {
+    const s = setup(inputs[0]);
+    const n = s.v * s.b;
+    const y = range(n).map((r) => inputs[1].data[r % s.b]);
+    const members = range(n).map((r) => range(classes).map((c) => range(n).filter((j) => j !== r && y[j] === c)));
+    let loss = 0;
+    // dm[r][c] = dℓ_r/dm_rc, for the VJP.
+    const dm = range(n).map((r) => {
+      const m = members[r].map((js) => (js.length ? js.reduce((a, j) => a + dot(s.z[r], s.z[j]), 0) / (js.length * temperature) : NaN));
+      if (!members[r][y[r]].length) {
+        loss += nanEmpty ? NaN : 0;
+        return m.map(() => 0);
+      }
+      const den = m.reduce((a, x) => (Number.isNaN(x) ? a : a + Math.exp(x)), 0);
+      loss += Math.log(den) - m[y[r]];
+      return m.map((x, c) => (Number.isNaN(x) ? 0 : Math.exp(x) / den - (c === y[r] ? 1 : 0)));
+    });
+    return { s, n, members, dm, loss: loss / n };
+  };
+  return {
+    forward: (inputs) => arr([], [evaluate(inputs).loss]),
+    vjp: (inputs, g) => {
+      const { s, n, members, dm } = evaluate(inputs);
+      const dz = s.z.map(() => new Float64Array(s.d));
+      for (let r = 0; r < n; r++) {
+        members[r].forEach((js, c) => {
+          const w = (g.data[0] * dm[r][c]) / (n * js.length * temperature);
+          for (const j of js) addDotGrad(dz, s.z, r, j, w);
+        });
+      }
+      return [featureGrad(s, dz, inputs[0].shape), null];
+    },
   };
 }
