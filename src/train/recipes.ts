@@ -12,6 +12,7 @@ import { probeSubset } from '../data/longtail.js';
 import type { Policy } from '../data/policies.js';
 import { augmentViews } from '../data/views.js';
 import { bcl, ntXent, supCon, supMin, supProto } from '../losses/contrastive.js';
+import { antipodalPrototypes } from '../losses/prototypes.js';
 import { classWeightRows, ProjectionHead } from '../nn/heads.js';
 import { logitAdjustedCrossEntropy, logitAdjustment } from '../nn/losses.js';
 import type { Module } from '../nn/module.js';
@@ -158,13 +159,9 @@ export function makeRecipe(cfg: RecipeConfig, data: RecipeData): Recipe {
       const binary = cfg.recipe === 'supmin' || cfg.recipe === 'supproto';
       if (binary && trainCounts.length !== 2) throw new Error(`train: recipe ${cfg.recipe} needs two classes (--binary A,B), got ${trainCounts.length}`);
       const head = new ProjectionHead(model.featureDim, cfg.featDim);
-      // SupProto's antipodal prototypes [p, -p] (TTC's simulate_prototypes, SPEC 3.2), constants drawn
-      // right after the model and head, so a resumed run draws them again identically.
-      const antipodal = () => {
-        const p = T.l2Normalize(T.randn([1, cfg.featDim]));
-        return T.concat([p, T.neg(p)], 0);
-      };
-      const prototypes = cfg.recipe === 'supproto' ? T.scope(antipodal).keep() : null;
+      // SupProto's released placement [p, -p] (TTC's simulate_prototypes, SPEC 3.2), constants drawn from
+      // the run's seed alone, so a resumed run has them again.
+      const prototypes = cfg.recipe === 'supproto' ? antipodalPrototypes(cfg.featDim, cfg.seed).keep() : null;
       const probe = probeSubset(trainLabels, { numClasses: trainCounts.length, seed: cfg.seed, fraction: cfg.probeFraction });
       const probeLabels = Int32Array.from(probe.indices, (i) => trainLabels[i]);
       return {
