@@ -1,23 +1,42 @@
-// The main job: supervised training on a long-tailed dataset from the command line.
-//   npm run train -- [--model small-cnn|resnet32] [--imbalance 100] [--loss ce|la|bs] [--epochs N] ...
+// The main job: training on a long-tailed dataset from the command line, by recipe.
+//   npm run train -- [--recipe ce|ce-la|balanced-softmax|bcl|supcon-lc|supcon|simclr] [--model small-cnn|resnet32] [--epochs N] ...
 // Prints progress lines, per-epoch evaluation, and as its last line one JSON summary; writes
 // <out>/log.jsonl and <out>/checkpoint.safetensors. --resume continues the run found in <out>.
 import { parseArgs } from 'node:util';
 import { SAMPLER_KINDS } from '../data/samplers.js';
+import { defaultTemperature, RECIPES, type RecipeName } from '../train/recipes.js';
 import { DEFAULT_CONFIG, train, type TrainConfig } from '../train/node/trainer.js';
+
+/** The former --loss values, kept as aliases of the baseline recipes. */
+const LOSS_RECIPES: Record<string, RecipeName> = { ce: 'ce', la: 'ce-la', bs: 'balanced-softmax' };
 
 const HELP = `Usage: npm run train -- [options]
   --dataset fashion-mnist       dataset (Debian's dataset-fashion-mnist; --data-dir or FASHION_MNIST_DIR to point elsewhere)
   --imbalance IF                imbalance factor n_max / n_min (default ${DEFAULT_CONFIG.imbalance}); --profile exp|step
+  --binary A,B                  binary protocol instead: classes A (label 0) and B (label 1, the minority)
+  --minority-share S            share of label 1 in the binary training set (default ${DEFAULT_CONFIG.minorityShare})
   --model NAME                  small-cnn (default, sized for the CPU fallback) or resnet32 / resnet<6n+2>
   --widths 8,16,32              channel widths of small-cnn
   --classifier linear|cosine    classifier head (cosine: BCL's normalised one, s = 30)
-  --loss ce|la|bs               cross-entropy, logit-adjusted CE (--tau), balanced softmax
+  --recipe NAME                 ce (default): cross-entropy; ce-la: logit-adjusted CE (--tau);
+                                balanced-softmax; bcl: BCL's two-branch training, lambda * logit-compensated
+                                CE on a RandAugment view + mu * BCL loss on two SimAugment views through an
+                                MLP head, prototypes = MLP of the classifier weights; supcon-lc: the same
+                                with plain SupCon; supcon, simclr, supmin, supproto (the last two with
+                                --binary): contrastive pre-training of encoder + head, evaluated by a
+                                linear probe on a balanced 1 % of the training set (+ ROC AUC if binary)
+  --loss ce|la|bs               the same as --recipe ce|ce-la|balanced-softmax
+  --lambda L --mu M             bcl / supcon-lc loss weights (default ${DEFAULT_CONFIG.lambda}, ${DEFAULT_CONFIG.mu})
+  --temperature T               contrastive temperature (default 0.1 for bcl / supcon-lc, 0.07 otherwise)
+  --eps E0,E1                   supproto's pull margins (default 1,1)
+  --feat-dim D                  projection head output (default ${DEFAULT_CONFIG.featDim})
+  --probe-fraction F --probe-steps N --probe-lr X   linear probe (default ${DEFAULT_CONFIG.probeFraction}, ${DEFAULT_CONFIG.probeSteps}, ${DEFAULT_CONFIG.probeLr})
   --epochs N --batch-size B --lr X --momentum M --nesterov --weight-decay W --no-decay-bn-bias
   --sampler KIND                shuffled (default; every image once an epoch), class-balanced (each class
                                 equally likely) or every-class (each batch holds every class at least once)
   --schedule cosine|step        --warmup-epochs W --milestones 160,180 --gamma G
-  --pad P --no-flip             augmentation: pad-and-random-crop by P pixels, horizontal flips
+  --pad P --no-flip             ce recipes' augmentation: pad-and-random-crop by P pixels, horizontal flips
+                                (bcl, supcon-lc: RandAugment + 2 SimAugment views; the pre-training recipes: 2 SimAugment)
   --seed S --out DIR --resume   reproducibility, output folder, continue the run in DIR
   --log-every N                 steps between progress lines
   --limit-per-class N --test-per-class N   smaller runs (0 = all)`;
@@ -25,12 +44,14 @@ const HELP = `Usage: npm run train -- [options]
 const { values } = parseArgs({
   options: {
     help: { type: 'boolean' },
-    dataset: { type: 'string' }, 'data-dir': { type: 'string' }, imbalance: { type: 'string' }, profile: { type: 'string' },
-    model: { type: 'string' }, widths: { type: 'string' }, classifier: { type: 'string' }, loss: { type: 'string' }, tau: { type: 'string' },
+    dataset: { type: 'string' }, 'data-dir': { type: 'string' }, imbalance: { type: 'string' }, binary: { type: 'string' }, 'minority-share': { type: 'string' }, eps: { type: 'string' }, profile: { type: 'string' },
+    model: { type: 'string' }, widths: { type: 'string' }, classifier: { type: 'string' }, loss: { type: 'string' }, recipe: { type: 'string' }, tau: { type: 'string' },
     epochs: { type: 'string' }, 'batch-size': { type: 'string' }, sampler: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
     nesterov: { type: 'boolean' }, 'weight-decay': { type: 'string' }, 'no-decay-bn-bias': { type: 'boolean' },
     schedule: { type: 'string' }, 'warmup-epochs': { type: 'string' }, milestones: { type: 'string' }, gamma: { type: 'string' },
     pad: { type: 'string' }, 'no-flip': { type: 'boolean' }, seed: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
+    lambda: { type: 'string' }, mu: { type: 'string' }, temperature: { type: 'string' }, 'feat-dim': { type: 'string' },
+    'probe-fraction': { type: 'string' }, 'probe-steps': { type: 'string' }, 'probe-lr': { type: 'string' },
     'log-every': { type: 'string' }, 'limit-per-class': { type: 'string' }, 'test-per-class': { type: 'string' },
   },
 });
@@ -52,7 +73,14 @@ function oneOf<K extends string>(name: string, v: string | undefined, allowed: r
 }
 const list = (name: string, v: string | undefined, fallback: number[]) => (v === undefined ? fallback : v.split(',').map((s) => num(name, s, 0, true)));
 
+function pair(name: string, v: number[]): [number, number] {
+  if (v.length !== 2) throw new Error(`train: --${name} takes two comma-separated values, got ${v.length}`);
+  return [v[0], v[1]];
+}
+
 const d = DEFAULT_CONFIG;
+if (values.loss !== undefined && values.recipe !== undefined) throw new Error('train: give --recipe or --loss, not both');
+const recipe = values.loss !== undefined ? LOSS_RECIPES[oneOf('loss', values.loss, ['ce', 'la', 'bs'] as const, 'ce')] : oneOf('recipe', values.recipe, RECIPES, d.recipe);
 const cfg: TrainConfig = {
   dataset: oneOf('dataset', values.dataset, ['fashion-mnist'] as const, d.dataset),
   dataDir: values['data-dir'],
@@ -61,8 +89,15 @@ const cfg: TrainConfig = {
   model: values.model ?? d.model,
   widths: list('widths', values.widths, d.widths),
   classifier: oneOf('classifier', values.classifier, ['linear', 'cosine'] as const, d.classifier),
-  loss: oneOf('loss', values.loss, ['ce', 'la', 'bs'] as const, d.loss),
+  recipe,
   tau: num('tau', values.tau, d.tau),
+  lambda: num('lambda', values.lambda, d.lambda),
+  mu: num('mu', values.mu, d.mu),
+  temperature: num('temperature', values.temperature, defaultTemperature(recipe)),
+  featDim: num('feat-dim', values['feat-dim'], d.featDim, true),
+  probeFraction: num('probe-fraction', values['probe-fraction'], d.probeFraction),
+  probeSteps: num('probe-steps', values['probe-steps'], d.probeSteps, true),
+  probeLr: num('probe-lr', values['probe-lr'], d.probeLr),
   epochs: num('epochs', values.epochs, d.epochs, true),
   batchSize: num('batch-size', values['batch-size'], d.batchSize, true),
   sampler: oneOf('sampler', values.sampler, SAMPLER_KINDS, d.sampler),
@@ -82,6 +117,9 @@ const cfg: TrainConfig = {
   logEvery: num('log-every', values['log-every'], d.logEvery, true) || 1,
   limitPerClass: num('limit-per-class', values['limit-per-class'], d.limitPerClass, true),
   testPerClass: num('test-per-class', values['test-per-class'], d.testPerClass, true),
+  binary: values.binary === undefined ? d.binary : pair('binary', list('binary', values.binary, [])),
+  minorityShare: num('minority-share', values['minority-share'], d.minorityShare),
+  eps: values.eps === undefined ? d.eps : pair('eps', values.eps.split(',').map((v) => num('eps', v, 0))),
 };
 
 try {

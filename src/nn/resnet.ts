@@ -13,6 +13,8 @@ export interface Classifier extends Module {
   /** The representation before the classifier, [N, featureDim]. */
   features(x: Tensor): Tensor;
   readonly featureDim: number;
+  /** The classifier applied to the features (a Linear or a CosineClassifier). */
+  readonly fc: Module;
 }
 
 export interface ModelOptions {

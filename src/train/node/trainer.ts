@@ -1,25 +1,28 @@
-// Supervised training of an image classifier on a long-tailed dataset, with per-epoch evaluation, a JSONL
-// log, atomic safetensors checkpoints and exact resume. Node-only (files); the model, data pipeline and
-// optimizer underneath are the platform-neutral library.
+// Training on a long-tailed dataset by one of the recipes of src/train/recipes.ts (supervised baselines,
+// BCL's two-branch framework, contrastive pre-training + linear probe), with per-epoch evaluation, a JSONL
+// log, atomic safetensors checkpoints and exact resume. Node-only (files); the model, data pipeline,
+// recipes and optimizer underneath are the platform-neutral library.
 import { mkdir, appendFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as T from '../../index.js';
-import { makeBatch, cropFlipPlan, gatherPlan, type Normalization } from '../../data/augment.js';
+import type { Normalization } from '../../data/augment.js';
 import { sampleBatches, samplerBatchCount, type SamplerKind } from '../../data/samplers.js';
-import { longTailSubset, classCounts, type ImbalanceProfile } from '../../data/longtail.js';
+import { balancedSubset, longTailSubset, classCounts, type ImbalanceProfile } from '../../data/longtail.js';
+import { binarySubset } from '../../data/binary.js';
 import { Rng, STREAM } from '../../data/random.js';
 import type { ImageSplit } from '../../data/idx.js';
 import { loadFashionMnist } from '../../data/node/fashion-mnist.js';
 import { readTensorEntries } from '../../io/tensors.js';
 import { loadSafetensors, saveSafetensors } from '../../io/node/safetensors.js';
+import type { Module } from '../../nn/module.js';
 import { ResNetCifar, SmallCNN, type Classifier } from '../../nn/resnet.js';
-import { logitAdjustment, logitAdjustedCrossEntropy } from '../../nn/losses.js';
 import { SGD } from '../../optim/sgd.js';
 import { lrSchedule } from '../schedule.js';
 import { accuracyReport, type AccuracyReport } from '../metrics.js';
+import { makeRecipe, type RecipeConfig } from '../recipes.js';
 
 /** Everything that defines a run; saved in every checkpoint. */
-export interface TrainConfig {
+export interface TrainConfig extends RecipeConfig {
   dataset: 'fashion-mnist';
   dataDir?: string;
   /** n_max / n_min of the training subset (1 = the full balanced set). */
@@ -30,9 +33,6 @@ export interface TrainConfig {
   /** Channel widths of the small CNN. */
   widths: number[];
   classifier: 'linear' | 'cosine';
-  /** 'ce' cross-entropy, 'la' logit-adjusted CE (tau), 'bs' balanced softmax. */
-  loss: 'ce' | 'la' | 'bs';
-  tau: number;
   epochs: number;
   batchSize: number;
   /** How training batches are drawn (see SamplerKind): 'shuffled', 'class-balanced' or 'every-class'. */
@@ -47,7 +47,7 @@ export interface TrainConfig {
   warmupEpochs: number;
   milestones: number[];
   gamma: number;
-  /** Pad-and-crop padding in pixels (0 disables) and horizontal flips. */
+  /** Pad-and-crop padding in pixels (0 disables) and horizontal flips of the ce recipes' batches. */
   pad: number;
   flip: boolean;
   seed: number;
@@ -58,13 +58,18 @@ export interface TrainConfig {
   limitPerClass: number;
   /** Evaluation images per class (balanced test set); 0 = the whole test set. */
   testPerClass: number;
+  /** Two classes [a, b] for the binary protocol (a -> label 0, b -> label 1 = minority), or null. */
+  binary: [number, number] | null;
+  /** Share of the minority label b in the binary training set. */
+  minorityShare: number;
 }
 
+/** Defaults of the CLI; its temperature is BCL's 0.1 (the CLI takes defaultTemperature(recipe) instead). */
 export const DEFAULT_CONFIG: TrainConfig = {
   dataset: 'fashion-mnist', imbalance: 100, profile: 'exp', model: 'small-cnn', widths: [8, 16, 32], classifier: 'linear',
-  loss: 'ce', tau: 1, epochs: 6, batchSize: 128, sampler: 'shuffled', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
+  recipe: 'ce', tau: 1, lambda: 2, mu: 0.6, temperature: 0.1, featDim: 128, probeFraction: 0.01, probeSteps: 200, probeLr: 1, epochs: 6, batchSize: 128, sampler: 'shuffled', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
   noDecayBnBias: false, schedule: 'cosine', warmupEpochs: 1, milestones: [], gamma: 0.1, pad: 2, flip: true,
-  seed: 0, out: 'runs/fashion-mnist-lt', logEvery: 20, limitPerClass: 0, testPerClass: 0,
+  seed: 0, out: 'runs/fashion-mnist-lt', logEvery: 20, limitPerClass: 0, testPerClass: 0, binary: null, minorityShare: 0.05, eps: [1, 1],
 };
 
 /** Fashion-MNIST statistics (mean and std of the training pixels in [0, 1]). */
@@ -76,7 +81,7 @@ export interface TrainResult {
   epochs: number;
   steps: number;
   trainCounts: number[];
-  final: AccuracyReport & { loss: number };
+  final: AccuracyReport & { auc?: number; loss: number };
   wallSeconds: number;
   imagesPerSecond: number;
 }
@@ -103,6 +108,39 @@ function uploadImages(split: ImageSplit, keep: Int32Array | null): T.Tensor {
   return T.tensor(data, [n, channels, height, width]).keep();
 }
 
+/**
+ * The run's training and test rows and labels: the long-tailed subset of the 10 classes, or with
+ * `cfg.binary` = [a, b] the binary subset (a -> label 0, b -> label 1, the minority; SPEC 3) and the test
+ * images of a and b. Then at most `limitPerClass` training and `testPerClass` test images per label.
+ */
+function selectData(cfg: TrainConfig, train: ArrayLike<number>, test: ArrayLike<number>) {
+  let classes = 10;
+  let trainIdx: Int32Array;
+  let relabel = (y: number) => y;
+  let what = `${cfg.dataset}-LT IF ${cfg.imbalance} (${cfg.profile})`;
+  if (cfg.binary) {
+    const [a, b] = cfg.binary;
+    const subset = binarySubset(train, { numClasses: classes, groups: [[a], [b]], minorityShare: cfg.minorityShare, seed: cfg.seed });
+    classes = 2;
+    relabel = (y) => (y === a ? 0 : y === b ? 1 : -1);
+    trainIdx = subset.indices;
+    what = `${cfg.dataset} binary ${a} vs ${b} (minority share ${cfg.minorityShare})`;
+  } else {
+    trainIdx = longTailSubset(train, { numClasses: classes, imbalanceFactor: cfg.imbalance, seed: cfg.seed, profile: cfg.profile }).indices;
+  }
+  if (cfg.limitPerClass > 0) {
+    const taken = new Array<number>(classes).fill(0);
+    trainIdx = trainIdx.filter((i) => taken[relabel(train[i])]++ < cfg.limitPerClass);
+  }
+  const trainLabels = Int32Array.from(trainIdx, (i) => relabel(train[i]));
+  let testIdx = Int32Array.from({ length: test.length }, (_, i) => i).filter((i) => relabel(test[i]) >= 0);
+  if (cfg.testPerClass > 0) {
+    const picked = balancedSubset(Array.from(testIdx, (i) => relabel(test[i])), cfg.testPerClass, { numClasses: classes, seed: cfg.seed }).indices;
+    testIdx = Int32Array.from(picked, (k) => testIdx[k]);
+  }
+  return { classes, trainIdx, trainLabels, testIdx, testLabels: Int32Array.from(testIdx, (i) => relabel(test[i])), what };
+}
+
 async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
 }
@@ -121,22 +159,9 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
   await mkdir(cfg.out, { recursive: true });
 
   const data = await loadFashionMnist(cfg.dataDir);
-  const classes = 10;
-  const subset = longTailSubset(data.train.labels, { numClasses: classes, imbalanceFactor: cfg.imbalance, seed: cfg.seed, profile: cfg.profile });
-  let trainIdx = subset.indices;
-  if (cfg.limitPerClass > 0) {
-    const taken = new Array<number>(classes).fill(0);
-    trainIdx = trainIdx.filter((i) => taken[data.train.labels[i]]++ < cfg.limitPerClass);
-  }
-  const trainLabels = Int32Array.from(trainIdx, (i) => data.train.labels[i]);
+  const { classes, trainIdx, trainLabels, testIdx, testLabels, what } = selectData(cfg, data.train.labels, data.test.labels);
   const trainCounts = classCounts(trainLabels, classes);
-  let testIdx: Int32Array | null = null;
-  if (cfg.testPerClass > 0) {
-    const { balancedSubset } = await import('../../data/longtail.js');
-    testIdx = balancedSubset(data.test.labels, cfg.testPerClass, { numClasses: classes, seed: cfg.seed }).indices;
-  }
-  const testLabels = testIdx ? Int32Array.from(testIdx, (i) => data.test.labels[i]) : Int32Array.from(data.test.labels);
-  log(`[train] ${cfg.dataset}-LT IF ${cfg.imbalance} (${cfg.profile}): ${trainLabels.length} training images, per class [${trainCounts.join(', ')}]; ${testLabels.length} test images`);
+  log(`[train] ${what}: ${trainLabels.length} training images, per class [${trainCounts.join(', ')}]; ${testLabels.length} test images`);
 
   const { height } = data.train;
   const trainImages = uploadImages(data.train, trainIdx);
@@ -144,7 +169,8 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
 
   T.manualSeed(cfg.seed);
   const model = buildModel(cfg, classes, 1, height);
-  const named = model.namedParameters();
+  const recipe = makeRecipe(cfg, { model, trainImages, trainLabels, trainCounts, testImages, testLabels, norm: FASHION_MNIST_NORM });
+  const { named, parts } = recipe;
   const decayed = named.filter(([, p]) => !cfg.noDecayBnBias || p.rank > 1).map(([, p]) => p);
   const plain = named.filter(([, p]) => cfg.noDecayBnBias && p.rank <= 1).map(([, p]) => p);
   const opt = new SGD([{ params: decayed }, { params: plain, weightDecay: 0 }], {
@@ -156,18 +182,17 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
     warmup: cfg.warmupEpochs,
     decay: cfg.schedule === 'cosine' ? { kind: 'cosine', total: cfg.epochs } : { kind: 'step', milestones: cfg.milestones, gamma: cfg.gamma },
   });
-  const adjustment = cfg.loss === 'ce' ? null : logitAdjustment(trainCounts, cfg.loss === 'bs' ? 1 : cfg.tau);
 
   let startEpoch = 0;
   const ckptPath = join(cfg.out, CHECKPOINT);
   if (opts.resume && (await exists(ckptPath))) {
-    startEpoch = await restore(ckptPath, model, opt, named);
+    startEpoch = await restore(ckptPath, parts, opt, named);
     log(`[train] resumed from ${ckptPath} after epoch ${startEpoch}`);
   }
 
   const logPath = join(cfg.out, 'log.jsonl');
   let step = startEpoch * stepsPerEpoch;
-  let final: AccuracyReport & { loss: number } = { ...accuracyReport([], [], trainCounts), loss: NaN };
+  let final: TrainResult['final'] = { ...accuracyReport([], [], trainCounts), loss: NaN };
   let trainedImages = 0;
   let trainMs = 0;
   for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
@@ -182,12 +207,9 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
     let epochLoss = 0;
     const sampler = { sampler: cfg.sampler, numClasses: classes, batchSize: cfg.batchSize, seed: cfg.seed, epoch, dropLast: true };
     for (const idx of sampleBatches(trainLabels, sampler)) {
-      const plan = cropFlipPlan(Array.from(idx, (i) => i), { pad: cfg.pad, flip: cfg.flip }, random);
       const labels = T.tensor(Array.from(idx, (i) => trainLabels[i]), [idx.length], 'i32');
       const next = T.scope(() => {
-        const x = makeBatch(trainImages, plan, cfg.pad, FASHION_MNIST_NORM);
-        const logits = model.forward(x);
-        const loss = adjustment ? logitAdjustedCrossEntropy(logits, labels, adjustment) : T.crossEntropy(logits, labels);
+        const loss = recipe.loss({ indices: idx, labels, step, random });
         loss.backward();
         opt.step();
         opt.zeroGrad();
@@ -215,20 +237,20 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
       }
     }
     lossSum.dispose();
-    const report = await evaluate(model, testImages, testLabels, trainCounts, cfg.batchSize);
+    const report = await recipe.evaluate();
     final = { ...report, loss: epochLoss };
     // A group without classes (no class under 20 images, as at IF 100 here) prints as '-'.
     const pct = (v: number) => (Number.isNaN(v) ? '-' : `${(100 * v).toFixed(1)} %`);
-    log(`epoch ${epoch + 1}/${cfg.epochs} eval top1 ${pct(report.top1)} class-avg ${pct(report.classAverage)} many ${pct(report.many)} medium ${pct(report.medium)} few ${pct(report.few)}`);
+    log(`epoch ${epoch + 1}/${cfg.epochs} ${recipe.evalLabel} top1 ${pct(report.top1)} class-avg ${pct(report.classAverage)} many ${pct(report.many)} medium ${pct(report.medium)} few ${pct(report.few)}${report.auc === undefined ? '' : ` auc ${report.auc.toFixed(3)}`}`);
     await appendFile(logPath, `${JSON.stringify({ epoch: epoch + 1, step, loss: epochLoss, lr: opt.lr, ...report })}\n`);
-    await checkpoint(ckptPath, model, opt, named, epoch + 1, cfg, adapter);
+    await checkpoint(ckptPath, parts, opt, named, epoch + 1, cfg, adapter);
   }
   const result: TrainResult = {
     config: cfg, adapter, epochs: cfg.epochs, steps: step, trainCounts, final,
     wallSeconds: (performance.now() - started) / 1000,
     imagesPerSecond: trainMs ? (trainedImages * 1000) / trainMs : NaN,
   };
-  adjustment?.dispose();
+  recipe.dispose();
   opt.dispose();
   model.dispose();
   trainImages.dispose();
@@ -236,34 +258,24 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
   return result;
 }
 
-/** Top-1 and long-tail accuracies on the test set, in evaluation mode, one read-back per batch. */
-async function evaluate(model: Classifier, images: T.Tensor, labels: Int32Array, trainCounts: number[], batchSize: number): Promise<AccuracyReport> {
-  model.eval();
-  const predicted = new Int32Array(labels.length);
-  for (let start = 0; start < labels.length; start += batchSize) {
-    const idx = Array.from({ length: Math.min(batchSize, labels.length - start) }, (_, i) => start + i);
-    const pred = T.noGrad(() => T.scope(() => T.argmax(model.forward(makeBatch(images, gatherPlan(idx), 0, FASHION_MNIST_NORM)), -1)));
-    predicted.set((await pred.read()) as Int32Array, start);
-    pred.dispose();
-  }
-  model.train();
-  return accuracyReport(predicted, labels, trainCounts);
-}
-
 /** Weights, buffers and momentum buffers under PyTorch-style names, epoch and config in the metadata. */
-async function checkpoint(path: string, model: Classifier, opt: SGD, named: [string, T.Tensor][], epoch: number, cfg: TrainConfig, adapter: string): Promise<void> {
-  const tensors = new Map(model.stateDict());
+async function checkpoint(path: string, parts: [string, Module][], opt: SGD, named: [string, T.Tensor][], epoch: number, cfg: TrainConfig, adapter: string): Promise<void> {
+  const tensors = new Map(parts.flatMap(([prefix, m]) => [...m.stateDict(prefix)]));
   for (const [name, p] of named) tensors.set(`optimizer.momentum_buffer.${name}`, opt.bufferOf(p));
   await saveSafetensors(path, await readTensorEntries(tensors), { epoch: String(epoch), config: JSON.stringify(cfg), adapter, format: 'pt' });
 }
 
 /** Loads a checkpoint written by {@link checkpoint}; returns the number of epochs it had completed. */
-async function restore(path: string, model: Classifier, opt: SGD, named: [string, T.Tensor][]): Promise<number> {
+async function restore(path: string, parts: [string, Module][], opt: SGD, named: [string, T.Tensor][]): Promise<number> {
   const file = await loadSafetensors(path);
   const state = new Map<string, { shape: readonly number[]; data: T.TypedArray }>();
   for (const [name, entry] of file.tensors) state.set(name, { shape: entry.shape, data: entry.data as T.TypedArray });
-  const weights = new Map([...state].filter(([k]) => !k.startsWith('optimizer.')));
-  model.loadStateDict(weights);
+  // Each part takes the entries under its prefix; the model ('') takes the rest but the optimizer's.
+  const prefixes = parts.map(([p]) => p).filter((p) => p);
+  for (const [prefix, m] of parts) {
+    const mine = (k: string) => (prefix ? k.startsWith(prefix) : !k.startsWith('optimizer.') && !prefixes.some((p) => k.startsWith(p)));
+    m.loadStateDict(new Map([...state].filter(([k]) => mine(k)).map(([k, v]) => [k.slice(prefix.length), v])));
+  }
   for (const [name, p] of named) {
     const buf = state.get(`optimizer.momentum_buffer.${name}`);
     if (!buf) throw new Error(`train: checkpoint ${path} lacks the momentum buffer of '${name}'`);

@@ -1,0 +1,32 @@
+// Projection heads of the contrastive recipes (SPEC 2.2): Linear(in, hidden) -> BatchNorm1d -> ReLU ->
+// Linear(hidden, out), L2-normalised, as BCL's `head` / `head_fc` and SupContrast's MLP head.
+import { l2Normalize } from '../ops/rowwise.js';
+import { transpose } from '../ops/shape.js';
+import type { Tensor } from '../tensor.js';
+import { BatchNorm, ReLU } from './layers.js';
+import { CosineClassifier, Linear } from './linear.js';
+import { Sequential, type Module } from './module.js';
+
+/**
+ * The MLP head, children named 0..3 as torch's nn.Sequential (`head.0.weight`, `head.1.running_mean`).
+ * forward returns unit rows [N, out]: every loss it feeds compares directions.
+ */
+export class ProjectionHead extends Sequential {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, hidden = inFeatures) {
+    super(new Linear(inFeatures, hidden), new BatchNorm(hidden), new ReLU(), new Linear(hidden, outFeatures));
+  }
+
+  override forward(x: Tensor): Tensor {
+    return l2Normalize(super.forward(x));
+  }
+}
+
+/**
+ * The raw classifier weight as one row per class, [K, in]: nn.Linear's weight as it is, the cosine
+ * classifier's [in, K] transposed (BCL feeds `fc.weight.T` of its NormedLinear to `head_fc`, SPEC 2.2).
+ */
+export function classWeightRows(fc: Module): Tensor {
+  if (fc instanceof CosineClassifier) return transpose(fc.weight);
+  if (fc instanceof Linear) return fc.weight;
+  throw new Error(`classWeightRows: expected a Linear or CosineClassifier, got ${fc.constructor.name}`);
+}
