@@ -6,7 +6,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { loadSafetensors } from '../src/io/node/safetensors.js';
 import { DEFAULT_CONFIG, train, type TrainConfig } from '../src/train/node/trainer.js';
-import { rocAuc } from '../src/train/metrics.js';
 import type { RecipeName } from '../src/train/recipes.js';
 import { useTempDirs } from './helpers.js';
 
@@ -66,12 +65,4 @@ describe.each(CASES)('recipe %s', (recipe, over, names) => {
     const split = await loadSafetensors(join(dir, `${recipe}-split`, 'checkpoint.safetensors'));
     for (const [name, t] of ckpt.tensors) expect(Array.from(split.tensors.get(name)!.data as Float32Array), name).toEqual(Array.from(t.data as Float32Array));
   }, 300_000);
-});
-
-describe('rocAuc', () => {
-  it('is the Mann-Whitney probability, ties counting one half', () => {
-    expect(rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])).toBe(0.75);
-    expect(rocAuc([1, 1, 0, 2], [0, 1, 0, 1])).toBe(0.875);
-    expect(rocAuc([1, 2], [1, 1])).toBeNaN();
-  });
 });

@@ -4,7 +4,8 @@ import * as T from '../index.js';
 import { gatherPlan, makeBatch, type Normalization } from '../data/augment.js';
 import type { Classifier } from '../nn/resnet.js';
 import { SGD } from '../optim/sgd.js';
-import { accuracyReport, rocAuc, type AccuracyReport } from './metrics.js';
+import { rocAuc } from '../metrics/evaluation.js';
+import { accuracyReport, type AccuracyReport } from './metrics.js';
 
 /**
  * `fn` of each batch of `batchSize` clean images (rows `indices` of `images`, or all), in evaluation mode

@@ -49,30 +49,3 @@ export function accuracyReport(predicted: ArrayLike<number>, labels: ArrayLike<n
   };
 }
 
-/**
- * Area under the ROC curve of `scores` (higher = more likely label 1) against 0/1 `labels`: the
- * probability that a random positive outscores a random negative, ties counting one half
- * (Mann-Whitney U over average ranks). NaN when either label is absent.
- */
-export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
-  if (scores.length !== labels.length) throw new Error(`rocAuc: ${scores.length} scores for ${labels.length} labels`);
-  const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
-  let positives = 0;
-  let rankSum = 0;
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j < order.length && scores[order[j]] === scores[order[i]]) j++;
-    const rank = (i + j + 1) / 2; // average 1-based rank of the tie block i..j-1
-    for (let k = i; k < j; k++) {
-      if (labels[order[k]] !== 0 && labels[order[k]] !== 1) throw new Error(`rocAuc: label ${labels[order[k]]} at ${order[k]} is not 0 or 1`);
-      if (labels[order[k]] === 1) {
-        positives++;
-        rankSum += rank;
-      }
-    }
-    i = j;
-  }
-  const negatives = scores.length - positives;
-  if (!positives || !negatives) return NaN;
-  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
-}
