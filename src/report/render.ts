@@ -64,6 +64,12 @@ const twoMean = (run: RunData, key: 'sad' | 'saa' | 'cad' | 'cac' | 'uniformity'
   return rows?.length ? rows.reduce((s, r) => s + r[key], 0) / rows.length : undefined;
 };
 
+/** Number of classes for predictions: the training classes, widened to any larger label seen. */
+function classCount(run: RunData, p: { predicted: number[]; labels: number[] }): number {
+  const top = (xs: number[]) => xs.reduce((m, v) => Math.max(m, v + 1), 0);
+  return Math.max(trainCounts(run)?.length ?? 0, top(p.labels), top(p.predicted));
+}
+
 /**
  * Balanced accuracy: as given in metrics.json, else from the saved predictions. Without either it is
  * left empty rather than copied from class-average accuracy, which is the same number by definition
@@ -72,10 +78,7 @@ const twoMean = (run: RunData, key: 'sad' | 'saa' | 'cad' | 'cac' | 'uniformity'
 function balanced(run: RunData): number | undefined {
   const m = run.metrics;
   if (m?.balancedAccuracy !== undefined) return m.balancedAccuracy;
-  if (m?.predictions) {
-    const k = Math.max(trainCounts(run)?.length ?? 0, ...m.predictions.labels, ...m.predictions.predicted) + 1;
-    return balancedAccuracy(m.predictions.predicted, m.predictions.labels, trainCounts(run)?.length ?? k);
-  }
+  if (m?.predictions) return balancedAccuracy(m.predictions.predicted, m.predictions.labels, classCount(run, m.predictions));
   return undefined;
 }
 
@@ -208,7 +211,7 @@ function twoClassesTable(run: RunData): string {
 function confusion(run: RunData): string {
   const p = run.metrics?.predictions;
   if (!p) return '';
-  const k = Math.max(trainCounts(run)?.length ?? 0, ...p.labels, ...p.predicted) + 1;
+  const k = classCount(run, p);
   const m = confusionMatrix(p.predicted, p.labels, k);
   // Row-normalised (recall per true class), so that tail rows are as readable as head rows.
   const norm = m.map((row) => {

@@ -37,17 +37,22 @@ export function ticks(lo: number, hi: number, count = 5): number[] {
 
 /** [min, max] of the finite values, widened when flat so that a scale never divides by zero. */
 function extent(values: number[], fallback: [number, number] = [0, 1]): [number, number] {
-  const v = values.filter(Number.isFinite);
-  if (!v.length) return fallback;
-  let lo = Math.min(...v);
-  let hi = Math.max(...v);
+  // A loop, not Math.min(...v): per-step logs can exceed the engine's argument limit.
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of values) {
+    if (!Number.isFinite(x)) continue;
+    lo = Math.min(lo, x);
+    hi = Math.max(hi, x);
+  }
+  if (lo > hi) return fallback;
   if (hi === lo) [lo, hi] = [lo - (Math.abs(lo) || 1) * 0.5, hi + (Math.abs(hi) || 1) * 0.5];
   return [lo, hi];
 }
 
 const W = 520;
 const H = 260;
-const M = { left: 52, right: 52, top: 16, bottom: 40 };
+const M = { left: 52, right: 52, top: 16, bottom: 52 };
 
 function open(w: number, h: number, label: string): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${esc(label)}" font-family="sans-serif" font-size="11">`;
@@ -101,7 +106,10 @@ export function lineChart(series: Series[], opts: { xLabel: string; yLabel: stri
   s += `<text x="${(M.left + W - M.right) / 2}" y="${H - M.bottom + 27}" text-anchor="middle">${esc(opts.xLabel)}</text>`;
   series.forEach((sr, i) => {
     const color = sr.color ?? PALETTE[i % PALETTE.length];
-    const pts = sr.x.map((x, j) => [x, sr.y[j]]).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
+    let pts = sr.x.map((x, j) => [x, sr.y[j]]).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
+    // Long per-step logs are thinned to ~2000 vertices (the last kept): more is invisible at this width.
+    const stride = Math.ceil(pts.length / 2000);
+    if (stride > 1) pts = pts.filter((_, j) => j % stride === 0 || j === pts.length - 1);
     const dash = sr.dashed ? ' stroke-dasharray="5 3"' : '';
     if (pts.length > 1) s += `<polyline fill="none" stroke="${color}" stroke-width="1.8"${dash} points="${pts.map(([a, b]) => `${f(X(a))},${f(Y(b))}`).join(' ')}"/>`;
     if (pts.length <= 30) for (const [a, b] of pts) s += `<circle cx="${f(X(a))}" cy="${f(Y(b))}" r="2.5" fill="${color}"/>`;
@@ -169,7 +177,8 @@ export function heatmap(m: number[][], labels: string[], title: string): string 
   const cell = Math.max(12, Math.min(28, Math.floor(260 / Math.max(k, 1))));
   const left = 36;
   const top = 24;
-  const w = left + k * cell + 64;
+  // Wide enough for the title too, which is often longer than a small matrix.
+  const w = Math.max(left + k * cell + 64, left + Math.ceil(6.5 * title.length));
   const h = top + k * cell + 24;
   let s = open(w, h, title) + `<text x="${left}" y="14" font-weight="bold">${esc(title)}</text>`;
   for (let i = 0; i < k; i++) {
