@@ -132,6 +132,15 @@ describe('renderReport', () => {
     expect(empty).toContain('No training curves');
   });
 
+  it('flags minority collapse from the training counts, not the balanced test counts', () => {
+    const { data, labels } = embeddings(200, 8);
+    // Classes 2 and 3 (the tail: 40 and 8 training images vs 500) get the same features (labels are i mod K).
+    for (let i = 0; i < 200; i += K) for (let j = 0; j < 8; j++) data[(i + 3) * 8 + j] = data[(i + 2) * 8 + j];
+    const run = { name: 'collapsed', epochs: [], steps: [], trainCounts: COUNTS, embeddings: { data, n: 200, d: 8, labels } };
+    expect(renderReport(run)).toContain('minority collapse: yes');
+    expect(renderReport({ ...run, embeddings: { ...embeddings(200, 8), n: 200, d: 8 } })).toContain('minority collapse: no');
+  });
+
   it('shows 2-D features on the unit circle', () => {
     const { data, labels } = embeddings(40, 2);
     const p = projectEmbeddings({ data, n: 40, d: 2, labels });
