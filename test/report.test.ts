@@ -71,6 +71,7 @@ async function writeRuns(): Promise<void> {
 }
 
 beforeAll(writeRuns);
+// KEEP_REPORT_TMP=1 keeps the fake runs and their report.html for a look in a browser.
 afterAll(async () => {
   if (root && !process.env.KEEP_REPORT_TMP) await rm(root, { recursive: true, force: true });
 });
