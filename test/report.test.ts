@@ -1,0 +1,217 @@
+// The run report (issue 7): a fake run directory written here is loaded, rendered to one self-contained
+// HTML page and opened in headless Chromium (Debian's /usr/bin/chromium, as test/browser.test.ts), which
+// must log no error and paint a non-blank page; plus compare, and the errors for bad run directories.
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveSafetensors } from '../src/io/node/safetensors.js';
+import { loadRun, writeComparison, writeReport } from '../src/report/node/load-run.js';
+import { projectEmbeddings } from '../src/report/analysis.js';
+import { renderComparison, renderReport } from '../src/report/render.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const K = 4;
+const COUNTS = [500, 120, 40, 8];
+
+/** Per-epoch records like the trainer's, accuracy rising with epoch and falling towards the tail. */
+function epochLines(epochs: number, scale: number): string[] {
+  return Array.from({ length: epochs }, (_, e) => {
+    const perClass = COUNTS.map((_, c) => Math.min(1, (0.3 + 0.15 * e) * scale * (1 - 0.2 * c)));
+    const mean = perClass.reduce((a, b) => a + b, 0) / K;
+    return JSON.stringify({ epoch: e + 1, step: 10 * (e + 1), loss: 2 / (e + 1), lr: 0.05, top1: perClass[0] * 0.9, perClass, classAverage: mean, many: perClass[0], medium: (perClass[1] + perClass[2]) / 2, few: perClass[3] });
+  });
+}
+
+/** Embeddings of `d` dims: class c around direction c (one-hot in the first K dims), with noise. */
+function embeddings(n: number, d: number): { data: Float32Array; labels: Int32Array } {
+  const data = new Float32Array(n * d);
+  const labels = new Int32Array(n);
+  let s = 7;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
+  for (let i = 0; i < n; i++) {
+    labels[i] = i % K;
+    for (let j = 0; j < d; j++) data[i * d + j] = 0.3 * rnd();
+    if (d === 2) {
+      data[i * d] += Math.cos((2 * Math.PI * labels[i]) / K);
+      data[i * d + 1] += Math.sin((2 * Math.PI * labels[i]) / K);
+    } else data[i * d + labels[i]] += 1;
+  }
+  return { data, labels };
+}
+
+let root = '';
+let full = '';
+let bare = '';
+
+/** A complete run (log with steps, epochs, a bad line and the summary; embeddings; checkpoint; metrics) and a bare one. */
+async function writeRuns(): Promise<void> {
+  root = await mkdtemp(join(tmpdir(), 'report-test-'));
+  full = join(root, 'full');
+  bare = join(root, 'bare');
+  await mkdir(full);
+  await mkdir(bare);
+  const steps = Array.from({ length: 30 }, (_, i) => JSON.stringify({ step: i + 1, loss: 2.3 / Math.sqrt(i + 1), lr: 0.05 }));
+  const summary = JSON.stringify({ config: { dataset: 'synthetic', imbalance: 62.5, model: 'small-cnn', loss: 'ce', epochs: 3, classifier: 'linear' }, adapter: 'test adapter', trainCounts: COUNTS, final: { top1: 0.5 }, wallSeconds: 12.5, imagesPerSecond: 800 });
+  await writeFile(join(full, 'log.jsonl'), [...steps, ...epochLines(3, 1), '{"epoch": 4, "trunc', summary].join('\n') + '\n');
+  const { data, labels } = embeddings(200, 8);
+  const weights = new Float32Array(K * 8).map((_, i) => (i % 8 === Math.floor(i / 8) ? 1 / (1 + Math.floor(i / 8)) : 0));
+  await saveSafetensors(join(full, 'embeddings.safetensors'), { embeddings: { data, shape: [200, 8] }, labels: { data: labels, shape: [200] } });
+  await saveSafetensors(join(full, 'checkpoint.safetensors'), { 'fc.weight': { data: weights, shape: [K, 8] } });
+  const predicted = Array.from(labels, (y, i) => (i % 5 === 0 ? 0 : y));
+  await writeFile(join(full, 'metrics.json'), JSON.stringify({
+    classNames: ['cat', 'dog', 'fox', 'owl'],
+    predictions: { predicted, labels: Array.from(labels) },
+    twoClasses: { sadMean: 0.4, m: 10, classes: COUNTS.map((n, c) => ({ label: c, samples: n, sad: 0.4, saa: 80 - c, cad: 1.1, cac: 70, uniformity: -2 })) },
+  }));
+  await writeFile(join(bare, 'log.jsonl'), `${epochLines(2, 0.8).join('\n')}\n`);
+}
+
+beforeAll(writeRuns);
+// KEEP_REPORT_TMP=1 keeps the fake runs and their report.html for a look in a browser.
+afterAll(async () => {
+  if (root && !process.env.KEEP_REPORT_TMP) await rm(root, { recursive: true, force: true });
+});
+
+describe('loadRun', () => {
+  it('reads steps, epochs, summary, embeddings, norms and metrics, noting the broken line', async () => {
+    const run = await loadRun(full);
+    expect(run.name).toBe('full');
+    expect(run.steps).toHaveLength(30);
+    expect(run.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
+    expect(run.trainCounts).toEqual(COUNTS);
+    expect(run.embeddings).toMatchObject({ n: 200, d: 8 });
+    expect(run.classifierNorms!.map((v) => v.toFixed(3))).toEqual(['1.000', '0.500', '0.333', '0.250']);
+    expect(run.classNames).toEqual(['cat', 'dog', 'fox', 'owl']);
+    expect(run.optimal?.gram).toHaveLength(K);
+    expect(run.notes!.join()).toMatch(/line 34 is not JSON/);
+  });
+
+  it('fails clearly on a missing, non-run or empty directory', async () => {
+    await expect(loadRun(join(root, 'nope'))).rejects.toThrow(/run directory '.*nope' does not exist/);
+    await mkdir(join(root, 'empty-dir'));
+    await expect(loadRun(join(root, 'empty-dir'))).rejects.toThrow(/holds no log\.jsonl/);
+    await mkdir(join(root, 'empty-log'));
+    await writeFile(join(root, 'empty-log', 'log.jsonl'), '');
+    await expect(loadRun(join(root, 'empty-log'))).rejects.toThrow(/empty log/);
+    await expect(loadRun(join(full, 'log.jsonl'))).rejects.toThrow(/is not a directory/);
+  });
+
+  it('the CLI exits 1 with one line for a missing run directory', async () => {
+    const run = promisify(execFile)('npx', ['tsx', 'src/cli/report.ts', 'report', join(root, 'missing')]);
+    await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/\[report\] report: run directory .* does not exist/) });
+  });
+});
+
+describe('renderReport', () => {
+  it('has every section, inline SVG only, and nothing fetched', async () => {
+    const html = renderReport(await loadRun(full));
+    for (const h of ['Metrics', 'Training curves', 'Per-class accuracy', 'Class-mean geometry', 'Classifier norms', 'Embeddings', 'Two-Classes metrics', 'Confusion matrix']) {
+      expect(html).toContain(`<h2>${h}`);
+    }
+    expect(html).toContain('ideal simplex (ETF)');
+    expect(html).toContain('optimal: supcon(tau=0.1, N=255)');
+    expect(html).toContain('top-2 principal directions of the centred class means');
+    expect(html.match(/<svg /g)!.length).toBeGreaterThanOrEqual(9);
+    expect(html.match(/<svg /g)!.length).toBe(html.match(/<\/svg>/g)!.length);
+    expect(html).not.toMatch(/<script|src=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+    expect(html).not.toContain('NaN');
+    // The confusion matrix is K×K (cell titles read "true·predicted").
+    expect(html.slice(html.indexOf('<h2>Confusion matrix')).match(/<title>[^<]*·/g)).toHaveLength(K * K);
+  });
+
+  it('omits missing pieces with a note instead of failing', async () => {
+    const html = renderReport(await loadRun(bare));
+    expect(html).toContain('No embeddings');
+    expect(html).toContain('No classifier weights');
+    expect(html).toContain('No configuration found');
+    expect(html).toContain('<h2>Per-class accuracy');
+    const empty = renderReport({ name: 'nothing', epochs: [], steps: [] });
+    expect(empty).toContain('No training curves');
+  });
+
+  it('flags minority collapse from the training counts, not the balanced test counts', () => {
+    const { data, labels } = embeddings(200, 8);
+    // Classes 2 and 3 (the tail: 40 and 8 training images vs 500) get the same features (labels are i mod K).
+    for (let i = 0; i < 200; i += K) for (let j = 0; j < 8; j++) data[(i + 3) * 8 + j] = data[(i + 2) * 8 + j];
+    const run = { name: 'collapsed', epochs: [], steps: [], trainCounts: COUNTS, embeddings: { data, n: 200, d: 8, labels } };
+    expect(renderReport(run)).toContain('minority collapse: yes');
+    expect(renderReport({ ...run, embeddings: { ...embeddings(200, 8), n: 200, d: 8 } })).toContain('minority collapse: no');
+  });
+
+  it('shows 2-D features on the unit circle', () => {
+    const { data, labels } = embeddings(40, 2);
+    const p = projectEmbeddings({ data, n: 40, d: 2, labels });
+    expect(p.method).toBe('circle');
+    for (const q of p.points) expect(Math.hypot(q.x, q.y)).toBeCloseTo(1, 6);
+  });
+
+  it('writes report.html atomically, leaving no temporary file', async () => {
+    const path = await writeReport(full);
+    expect(path).toBe(join(full, 'report.html'));
+    expect((await readFile(path, 'utf8')).startsWith('<!doctype html>')).toBe(true);
+    expect((await readdir(full)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('compare', () => {
+  it('tabulates runs as rows and overlays their curves', async () => {
+    const runs = [await loadRun(full), await loadRun(bare)];
+    const html = renderComparison(runs);
+    expect(html).toContain('Comparison of 2 runs');
+    expect(html.match(/<tr><td>(full|bare)<\/td>/g)).toHaveLength(2);
+    expect(html).toContain('class="best"');
+    expect(html).toContain('class-avg accuracy');
+    const path = await writeComparison([full, bare], join(root, 'cmp.html'));
+    expect(await readFile(path, 'utf8')).toBe(html);
+  });
+});
+
+describe('in headless Chromium', () => {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('renders the report and the comparison with no console error and a non-blank screenshot', async () => {
+    for (const html of [renderReport(await loadRun(full)), renderComparison([await loadRun(full), await loadRun(bare)])]) {
+      const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
+      const errors: string[] = [];
+      const requests: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('request', (r) => !r.url().startsWith('data:') && requests.push(r.url()));
+      await page.setContent(html, { waitUntil: 'load' });
+      // Every inline SVG must also parse as a stand-alone XML document (well-formed, namespaced).
+      const bad = await page.evaluate(() => [...document.querySelectorAll('svg')].filter((s) =>
+        new DOMParser().parseFromString(s.outerHTML, 'image/svg+xml').querySelector('parsererror')).length);
+      expect(bad).toBe(0);
+      const shot = await page.screenshot({ fullPage: true });
+      // Decode the PNG in the page itself (no PNG decoder here) and count distinct colours.
+      const colours = await page.evaluate(async (b64) => {
+        const img = new Image();
+        img.src = `data:image/png;base64,${b64}`;
+        await img.decode();
+        const c = document.createElement('canvas');
+        c.width = img.width;
+        c.height = img.height;
+        const ctx = c.getContext('2d')!;
+        ctx.drawImage(img, 0, 0);
+        const px = new Uint32Array(ctx.getImageData(0, 0, c.width, c.height).data.buffer);
+        const seen = new Set<number>();
+        for (let i = 0; i < px.length && seen.size < 64; i += 7) seen.add(px[i]);
+        return seen.size;
+      }, shot.toString('base64'));
+      expect(colours).toBeGreaterThan(8);
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([]);
+      await page.close();
+    }
+  });
+});
