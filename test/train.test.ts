@@ -38,6 +38,12 @@ describe('train', () => {
     expect(ckpt.metadata.epoch).toBe('3');
     expect(ckpt.tensors.has('features.1.running_mean')).toBe(true);
     expect(ckpt.tensors.has('optimizer.momentum_buffer.fc.weight')).toBe(true);
+    // The run ends with its summary and the HTML report built from the run directory.
+    const summary = JSON.parse(await readFile(join(dir, 'learn', 'summary.json'), 'utf8'));
+    expect(summary.trainCounts).toEqual(r.trainCounts);
+    const html = await readFile(join(dir, 'learn', 'report.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(lines.at(-1)).toBe(`[train] report: ${join(dir, 'learn', 'report.html')}`);
   }, 300_000);
 
   it('resuming after epoch 1 reproduces the uninterrupted run exactly', async () => {

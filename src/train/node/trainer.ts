@@ -3,6 +3,8 @@
 // log, atomic safetensors checkpoints and exact resume. Node-only (files); the model, data pipeline,
 // recipes and optimizer underneath are the platform-neutral library.
 import { mkdir, appendFile, access } from 'node:fs/promises';
+import { writeFileAtomic } from '../../io/node/atomic.js';
+import { writeReport } from '../../report/node/load-run.js';
 import { join } from 'node:path';
 import * as T from '../../index.js';
 import type { Normalization } from '../../data/augment.js';
@@ -147,7 +149,7 @@ async function exists(path: string): Promise<boolean> {
 
 /**
  * Trains per `cfg`, writing `log.jsonl` and `checkpoint.safetensors` (after every epoch, atomically) into
- * `cfg.out`. With `resume`, continues from the checkpoint there: same seed and config give exactly the
+ * `cfg.out`, and at the end `summary.json` and the HTML run report `report.html`. With `resume`, continues from the checkpoint there: same seed and config give exactly the
  * numbers of an uninterrupted run. `log` receives the progress lines.
  */
 export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (line: string) => void } = {}): Promise<TrainResult> {
@@ -255,6 +257,9 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
   model.dispose();
   trainImages.dispose();
   testImages.dispose();
+  // The summary (config, class counts) completes the log for the report, which is written last.
+  await writeFileAtomic(join(cfg.out, 'summary.json'), new TextEncoder().encode(`${JSON.stringify(result)}\n`));
+  log(`[train] report: ${await writeReport(cfg.out)}`);
   return result;
 }
 
