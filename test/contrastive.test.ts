@@ -78,12 +78,14 @@ for (const width of [4, 256]) {
     });
 
     describe('bcl', () => {
-      const cases: [number, number, number, number, 'bcl' | 'L1' | 'L3'][] = [
+      const cases: [number, number, number, number, 'bcl' | 'L1' | 'L3' | 'complement'][] = [
         [7, 2, 5, 0.1, 'bcl'],   // some of the 5 classes absent from the batch: prototypes only
         [33, 2, 10, 0.05, 'bcl'],
         [9, 3, 4, 0.5, 'bcl'],
         [33, 2, 6, 0.1, 'L1'],
         [7, 2, 5, 0.1, 'L3'],
+        [7, 2, 5, 0.1, 'complement'], // classAveraging: false (class-complement only)
+        [33, 3, 10, 0.05, 'complement'],
       ];
       for (const [b, v, k, t, variant] of cases) {
         it(`B=${b} V=${v} K=${k} T=${t} variant ${variant}`, async () => {
@@ -92,7 +94,8 @@ for (const width of [4, 256]) {
           if (variant === 'L1') {
             await check([featuresArr(b, v, 8), y], def, (f, l) => T.bcl(f, l, null, { temperature: t, variant, numClasses: k }), [false, true]);
           } else {
-            await check([featuresArr(b, v, 8), y, unitRows(k, 8)], def, (f, l, p) => T.bcl(f, l, p, { temperature: t, variant }), [false, true, false]);
+            const opts = variant === 'complement' ? { temperature: t, classAveraging: false } : { temperature: t, variant };
+            await check([featuresArr(b, v, 8), y, unitRows(k, 8)], def, (f, l, p) => T.bcl(f, l, p, opts), [false, true, false]);
           }
         });
       }
@@ -294,6 +297,7 @@ describe('input errors, before any GPU work', () => {
     expectRejectedBeforeGpu(() => T.bcl(f(), [0, 1, 2, 1], z([3, 8]), { variant: 'L2', numClasses: 3 }), /bcl \(L2\): Eq. 7 has no prototypes/);
     expectRejectedBeforeGpu(() => T.bcl(f(), [0, 1, 3, 1], null, { variant: 'L2', numClasses: 3 }), /bcl \(L2\): label 2 is 3, expected an integer in \[0, 2\]/);
     expectRejectedBeforeGpu(() => T.bcl(f(), [0, 1, 2, 1], null, { variant: 'L4' as 'L2' }), /bcl: variant must be 'bcl', 'L1', 'L2' or 'L3', got L4/);
+    expectRejectedBeforeGpu(() => T.bcl(f(), [0, 1, 2, 1], null, { variant: 'L1', numClasses: 3, classAveraging: false }), /bcl \(L1\): classAveraging: false applies to variant 'bcl' only/);
     expectRejectedBeforeGpu(() => T.supProto(f(), [0, 1, 2, 1], z([2, 8])), /supProto: label 2 is 2, expected an integer in \[0, 1\]/);
     expectRejectedBeforeGpu(() => T.supProto(f(), [0, 1, 0, 1], z([3, 8])), /supProto: expected prototypes \[2, 8\]/);
     expectRejectedBeforeGpu(() => T.supMin(f(), [0, 1, 0.5, 1]), /supMin: label 2 is 0.5, expected an integer/);

@@ -66,3 +66,38 @@ describe.each(CASES)('recipe %s', (recipe, over, names) => {
     for (const [name, t] of ckpt.tensors) expect(Array.from(split.tensors.get(name)!.data as Float32Array), name).toEqual(Array.from(t.data as Float32Array));
   }, 300_000);
 });
+
+// BCL's Table 2 ablations of recipe bcl (--bcl-ablation): class-complement only keeps head_fc's
+// prototypes (weight-1 columns), class-averaging only has no prototypes and so no head_fc.
+const ABLATIONS: ['complement' | 'averaging', string[], string[]][] = [
+  ['complement', ['head.3.weight', 'head_fc.3.weight', 'optimizer.momentum_buffer.head_fc.0.weight'], []],
+  ['averaging', ['head.3.weight', 'optimizer.momentum_buffer.head.0.weight'], ['head_fc.0.weight', 'head_fc.3.weight']],
+];
+
+describe.each(ABLATIONS)('recipe bcl, ablation %s', (ablation, present, absent) => {
+  it('lowers its loss, checkpoints the right heads, and resumes exactly', async () => {
+    const out = `bcl-${ablation}`;
+    const over = { classifier: 'cosine' as const, bclAblation: ablation };
+    const lines: string[] = [];
+    const result = await train(tiny('bcl', out, over), { log: (l) => lines.push(l) });
+    const losses = await epochLosses(out);
+    if (process.env.RECIPES_DEBUG) console.log(ablation, losses);
+    expect(losses.length).toBe(2);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses[1]).toBeLessThan(losses[0]);
+    expect(lines.some((l) => /^epoch 2\/2 eval top1 /.test(l))).toBe(true);
+    expect(result.final.classAverage).toBeGreaterThanOrEqual(0);
+    const ckpt = await loadSafetensors(join(dir, out, 'checkpoint.safetensors'));
+    for (const n of present) expect(ckpt.tensors.has(n), n).toBe(true);
+    for (const n of absent) expect(ckpt.tensors.has(n), n).toBe(false);
+    expect(JSON.parse(ckpt.metadata.config).bclAblation).toBe(ablation);
+
+    await train(tiny('bcl', `${out}-split`, { ...over, epochs: 1 }), quiet);
+    const resumed = await train(tiny('bcl', `${out}-split`, over), { ...quiet, resume: true });
+    expect(resumed.final).toEqual(result.final);
+  }, 120_000);
+});
+
+it('rejects a BCL ablation on another recipe', async () => {
+  await expect(train(tiny('supcon-lc', 'bad-ablation', { bclAblation: 'averaging' }), quiet)).rejects.toThrow(/the BCL ablation 'averaging' needs recipe bcl, got supcon-lc/);
+});

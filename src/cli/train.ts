@@ -1,10 +1,10 @@
 // The main job: training on a long-tailed dataset from the command line, by recipe.
-//   npm run train -- [--recipe ce|ce-la|balanced-softmax|bcl|supcon-lc|supcon|simclr] [--model small-cnn|resnet32] [--epochs N] ...
+//   npm run train -- [--recipe ce|ce-la|balanced-softmax|bcl|supcon-lc|supcon|simclr|supmin|supproto] [--bcl-ablation full|complement|averaging] [--model small-cnn|resnet32] [--epochs N] ...
 // Prints progress lines, per-epoch evaluation, and as its last line one JSON summary; writes
 // <out>/log.jsonl and <out>/checkpoint.safetensors. --resume continues the run found in <out>.
 import { parseArgs } from 'node:util';
 import { SAMPLER_KINDS } from '../data/samplers.js';
-import { defaultTemperature, RECIPES, type RecipeName } from '../train/recipes.js';
+import { BCL_ABLATIONS, defaultTemperature, RECIPES, type RecipeName } from '../train/recipes.js';
 import { DEFAULT_CONFIG, train, type TrainConfig } from '../train/node/trainer.js';
 
 /** The former --loss values, kept as aliases of the baseline recipes. */
@@ -25,6 +25,9 @@ const HELP = `Usage: npm run train -- [options]
                                 with plain SupCon; supcon, simclr, supmin, supproto (the last two with
                                 --binary): contrastive pre-training of encoder + head, evaluated by a
                                 linear probe on a balanced 1 % of the training set (+ ROC AUC if binary)
+  --bcl-ablation full|complement|averaging   bcl's loss (BCL Table 2): full (default) = class-complement
+                                + class-averaging; complement = prototypes in the contrast set, no
+                                class-averaging; averaging = class-averaging, no prototypes (no head_fc)
   --loss ce|la|bs               the same as --recipe ce|ce-la|balanced-softmax
   --lambda L --mu M             bcl / supcon-lc loss weights (default ${DEFAULT_CONFIG.lambda}, ${DEFAULT_CONFIG.mu})
   --temperature T               contrastive temperature (default 0.1 for bcl / supcon-lc, 0.07 otherwise)
@@ -45,7 +48,7 @@ const { values } = parseArgs({
   options: {
     help: { type: 'boolean' },
     dataset: { type: 'string' }, 'data-dir': { type: 'string' }, imbalance: { type: 'string' }, binary: { type: 'string' }, 'minority-share': { type: 'string' }, eps: { type: 'string' }, profile: { type: 'string' },
-    model: { type: 'string' }, widths: { type: 'string' }, classifier: { type: 'string' }, loss: { type: 'string' }, recipe: { type: 'string' }, tau: { type: 'string' },
+    model: { type: 'string' }, widths: { type: 'string' }, classifier: { type: 'string' }, loss: { type: 'string' }, recipe: { type: 'string' }, 'bcl-ablation': { type: 'string' }, tau: { type: 'string' },
     epochs: { type: 'string' }, 'batch-size': { type: 'string' }, sampler: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
     nesterov: { type: 'boolean' }, 'weight-decay': { type: 'string' }, 'no-decay-bn-bias': { type: 'boolean' },
     schedule: { type: 'string' }, 'warmup-epochs': { type: 'string' }, milestones: { type: 'string' }, gamma: { type: 'string' },
@@ -81,6 +84,7 @@ function pair(name: string, v: number[]): [number, number] {
 const d = DEFAULT_CONFIG;
 if (values.loss !== undefined && values.recipe !== undefined) throw new Error('train: give --recipe or --loss, not both');
 const recipe = values.loss !== undefined ? LOSS_RECIPES[oneOf('loss', values.loss, ['ce', 'la', 'bs'] as const, 'ce')] : oneOf('recipe', values.recipe, RECIPES, d.recipe);
+if (values['bcl-ablation'] !== undefined && recipe !== 'bcl') throw new Error('train: --bcl-ablation needs --recipe bcl');
 const cfg: TrainConfig = {
   dataset: oneOf('dataset', values.dataset, ['fashion-mnist'] as const, d.dataset),
   dataDir: values['data-dir'],
@@ -90,6 +94,7 @@ const cfg: TrainConfig = {
   widths: list('widths', values.widths, d.widths),
   classifier: oneOf('classifier', values.classifier, ['linear', 'cosine'] as const, d.classifier),
   recipe,
+  bclAblation: oneOf('bcl-ablation', values['bcl-ablation'], BCL_ABLATIONS, d.bclAblation ?? 'full'),
   tau: num('tau', values.tau, d.tau),
   lambda: num('lambda', values.lambda, d.lambda),
   mu: num('mu', values.mu, d.mu),

@@ -57,6 +57,13 @@ export interface BclOptions extends ContrastiveOptions {
   numClasses?: number;
   /** Labels of the prototype rows (i32 [K]); default 0..K-1 as in the official code. */
   prototypeLabels?: Tensor;
+  /**
+   * Variant 'bcl' only. false: the class-complement ablation (BCL Table 2) — the prototypes stay in the
+   * contrast set and among the positives, but every column has weight 1 (no class-averaging), so
+   * ℓ_r = −(1/|P(r)|) Σ_{p∈P(r)} [ s_rp − log Σ_{j≠r} exp(s_rj) ] over the V·B views and the K
+   * prototypes. Default true (Eq. 9). The other ablation, class-averaging without prototypes, is 'L1'.
+   */
+  classAveraging?: boolean;
 }
 
 export interface SupMinOptions extends TemperedOptions {
@@ -192,6 +199,8 @@ export function ntXent(features: Tensor, opts: TemperedOptions = {}): Tensor {
  *    logit m_rc = (1/T)·mean of z_r·z_k over the views k ≠ r of class c, the positives' mean logit is
  *    m_{r,y_r}, so ℓ_r = −log softmax_c(m_r)[y_r] over the classes with a view other than the anchor.
  *  - 'L3' (Eq. 8): prototypes only, weight 1: −log softmax_k(z·c_k / T)[y].
+ *  - classAveraging: false (with 'bcl'): class-complement only, the prototypes appended to a SupCon
+ *    contrast set, every column weight 1 (BCL Table 2's ablation).
  * Gradients flow to features and prototypes. Labels must lie in [0, K); a device label outside gives NaN.
  */
 export function bcl(features: Tensor, labels: Labels, prototypes: Tensor | null, opts: BclOptions = {}): Tensor {
@@ -199,6 +208,9 @@ export function bcl(features: Tensor, labels: Labels, prototypes: Tensor | null,
   const op = variant === 'bcl' ? 'bcl' : `bcl (${variant})`;
   if (!['bcl', 'L1', 'L2', 'L3'].includes(variant)) throw new Error(`bcl: variant must be 'bcl', 'L1', 'L2' or 'L3', got ${String(variant)}`);
   const { t, nan } = commonOptions(op, opts, 0.1);
+  const averaging = opts.classAveraging ?? true;
+  if (typeof averaging !== 'boolean') throw new Error(`${op}: classAveraging must be a boolean, got ${String(averaging)}`);
+  if (!averaging && variant !== 'bcl') throw new Error(`${op}: classAveraging: false applies to variant 'bcl' only (the class-complement ablation)`);
   const p = prepareFeatures(op, features, 1);
   let k: number;
   if (variant === 'L1' || variant === 'L2') {
@@ -229,7 +241,7 @@ export function bcl(features: Tensor, labels: Labels, prototypes: Tensor | null,
   }
   const rows = contrastiveRows(gs, ge, {
     rule: 'labels', samples: p.b, views: p.v, stride: 1, temperature: t, scale: 1,
-    classAverage: variant !== 'L3', classes: k, minority: 0, eps: [0, 0],
+    classAverage: variant !== 'L3' && averaging, classes: k, minority: 0, eps: [0, 0],
     nanWhenNoPositive: nan, labels: upload(y), extraLabels: protoLabels,
   });
   return finish(rows, opts);

@@ -23,6 +23,14 @@ import type { AccuracyReport } from './metrics.js';
 export type RecipeName = 'ce' | 'ce-la' | 'balanced-softmax' | 'bcl' | 'supcon-lc' | 'supcon' | 'simclr' | 'supmin' | 'supproto';
 export const RECIPES: readonly RecipeName[] = ['ce', 'ce-la', 'balanced-softmax', 'bcl', 'supcon-lc', 'supcon', 'simclr', 'supmin', 'supproto'];
 
+/**
+ * BCL's Table 2 ablations of recipe bcl: 'full' (Eq. 9: class-complement + class-averaging),
+ * 'complement' (prototypes in the contrast set, every column weight 1: `bcl(..., { classAveraging: false })`)
+ * and 'averaging' (class-averaging over the batch views, no prototypes and no head_fc: Eq. 6, variant 'L1').
+ */
+export type BclAblation = 'full' | 'complement' | 'averaging';
+export const BCL_ABLATIONS: readonly BclAblation[] = ['full', 'complement', 'averaging'];
+
 /** The settings the recipes read (a part of the trainer's config). */
 export interface RecipeConfig {
   recipe: RecipeName;
@@ -31,6 +39,8 @@ export interface RecipeConfig {
   /** Weights of the two-branch loss lambda * L_LC + mu * L_contrastive (BCL's CIFAR values 2 and 0.6). */
   lambda: number;
   mu: number;
+  /** Which loss recipe bcl uses ({@link BclAblation}); absent = 'full'. Other recipes take only 'full'. */
+  bclAblation?: BclAblation;
   /** Contrastive temperature; see {@link defaultTemperature}. */
   temperature: number;
   /** supproto's pull margins [eps_0, eps_1] (SPEC 3.2: TTC's config 1, 1). */
@@ -106,6 +116,9 @@ export function makeRecipe(cfg: RecipeConfig, data: RecipeData): Recipe {
   const images: DeviceImages = { data: trainImages, format: 'f32', shape: trainImages.shape as [number, number, number, number] };
   const views = (input: StepInput, policies: Policy[]) => augmentViews(images, input.indices, policies, { seed: cfg.seed, step: input.step, norm }).batch;
   const evaluateOwn = () => evaluateClassifier(model, testImages, testLabels, trainCounts, cfg.batchSize, norm);
+  const ablation = cfg.bclAblation ?? 'full';
+  if (!BCL_ABLATIONS.includes(ablation)) throw new Error(`train: bclAblation must be ${BCL_ABLATIONS.join(', ')}, got ${String(ablation)}`);
+  if (ablation !== 'full' && cfg.recipe !== 'bcl') throw new Error(`train: the BCL ablation '${ablation}' needs recipe bcl, got ${cfg.recipe}`);
   const base = { parts: [['', model]] as [string, Module][], named: model.namedParameters(), evalLabel: 'eval', evaluate: evaluateOwn };
 
   switch (cfg.recipe) {
@@ -127,8 +140,9 @@ export function makeRecipe(cfg: RecipeConfig, data: RecipeData): Recipe {
     case 'supcon-lc': {
       const adjustment = logitAdjustment(trainCounts, cfg.tau);
       const head = new ProjectionHead(model.featureDim, cfg.featDim);
-      // BCL's head_fc: same structure as the head, its own weights (SPEC 2.2); SupCon has no prototypes.
-      const protoHead = cfg.recipe === 'bcl' ? new ProjectionHead(model.featureDim, cfg.featDim) : null;
+      // BCL's head_fc: same structure as the head, its own weights (SPEC 2.2); SupCon and the
+      // class-averaging-only ablation have no prototypes.
+      const protoHead = cfg.recipe === 'bcl' && ablation !== 'averaging' ? new ProjectionHead(model.featureDim, cfg.featDim) : null;
       const heads: [string, Module][] = protoHead ? [['head', head], ['head_fc', protoHead]] : [['head', head]];
       return {
         ...base,
@@ -140,9 +154,12 @@ export function makeRecipe(cfg: RecipeConfig, data: RecipeData): Recipe {
           const feat = model.features(views(input, [RAND_AUGMENT, SIM_AUGMENT, SIM_AUGMENT]));
           const logits = model.fc.forward(T.slice(feat, 0, 0, b));
           const pair = byViews(T.slice(head.forward(feat), 0, b), 2);
+          const t = cfg.temperature;
           const contrastive = protoHead
-            ? bcl(pair, input.labels, protoHead.forward(classWeightRows(model.fc)), { temperature: cfg.temperature })
-            : // T_base = T: mu weighs the plain SupCon mean, as it weighs BCL's (which has no T/T_base factor).
+            ? bcl(pair, input.labels, protoHead.forward(classWeightRows(model.fc)), { temperature: t, classAveraging: ablation === 'full' })
+            : cfg.recipe === 'bcl'
+              ? bcl(pair, input.labels, null, { temperature: t, variant: 'L1', numClasses: trainCounts.length })
+              : // T_base = T: mu weighs the plain SupCon mean, as it weighs BCL's (which has no T/T_base factor).
               supCon(pair, input.labels, { temperature: cfg.temperature, baseTemperature: cfg.temperature });
           return T.add(T.scale(logitAdjustedCrossEntropy(logits, input.labels, adjustment), cfg.lambda), T.scale(contrastive, cfg.mu));
         },

@@ -136,8 +136,12 @@ export function supConLayout(labelsGiven: boolean, mode: 'all' | 'one', baseT: n
   };
 }
 
-/** SPEC 2.1 BalSCL (Eq. 9); 'L1' = Eq. 6 (no prototypes, batch-only class sizes); 'L3' = Eq. 8. */
-export function bclLayout(variant: 'bcl' | 'L1' | 'L3') {
+/**
+ * SPEC 2.1 BalSCL (Eq. 9); 'L1' = Eq. 6 (no prototypes, batch-only class sizes); 'L3' = Eq. 8;
+ * 'complement' = BCL Table 2's class-complement ablation: Eq. 9's columns and positives (prototypes
+ * included), W = 1, i.e. den = Σ_j exp(S[r,j])·LM[r,j].
+ */
+export function bclLayout(variant: 'bcl' | 'L1' | 'L3' | 'complement') {
   return (s: Setup, labels: number[], _t: number): Layout => {
     const n = s.v * s.b;
     const y2 = range(n).map((r) => labels[r % s.b]);
@@ -155,7 +159,7 @@ export function bclLayout(variant: 'bcl' | 'L1' | 'L3') {
     const pos = grid(n, m, (r, j) => (y2[r] === yall[j] ? 1 : 0) * lm(r, j));
     return {
       anchors: range(n), cols: range(m), scale: 1, pos,
-      den: grid(n, m, (r, j) => lm(r, j) / (cnt(yall[j]) - pos[r][j])),
+      den: grid(n, m, (r, j) => (variant === 'complement' ? lm(r, j) : lm(r, j) / (cnt(yall[j]) - pos[r][j]))),
     };
   };
 }

@@ -69,7 +69,7 @@ export interface TrainConfig extends RecipeConfig {
 /** Defaults of the CLI; its temperature is BCL's 0.1 (the CLI takes defaultTemperature(recipe) instead). */
 export const DEFAULT_CONFIG: TrainConfig = {
   dataset: 'fashion-mnist', imbalance: 100, profile: 'exp', model: 'small-cnn', widths: [8, 16, 32], classifier: 'linear',
-  recipe: 'ce', tau: 1, lambda: 2, mu: 0.6, temperature: 0.1, featDim: 128, probeFraction: 0.01, probeSteps: 200, probeLr: 1, epochs: 6, batchSize: 128, sampler: 'shuffled', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
+  recipe: 'ce', bclAblation: 'full', tau: 1, lambda: 2, mu: 0.6, temperature: 0.1, featDim: 128, probeFraction: 0.01, probeSteps: 200, probeLr: 1, epochs: 6, batchSize: 128, sampler: 'shuffled', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
   noDecayBnBias: false, schedule: 'cosine', warmupEpochs: 1, milestones: [], gamma: 0.1, pad: 2, flip: true,
   seed: 0, out: 'runs/fashion-mnist-lt', logEvery: 20, limitPerClass: 0, testPerClass: 0, binary: null, minorityShare: 0.05, eps: [1, 1],
 };
