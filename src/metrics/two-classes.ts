@@ -4,6 +4,7 @@
 // Everything quadratic runs on the device (src/metrics/knn.ts); SAD is O(N·V·D) and done here in float64.
 import { Tensor } from '../tensor.js';
 import { assertDType, describe } from '../ops/validate.js';
+import { meanOf } from '../train/metrics.js';
 import { neighbourStats, type NeighbourStats } from './knn.js';
 
 /** Options of {@link twoClassesMetrics}; defaults reproduce the official code. */
@@ -54,12 +55,6 @@ export interface TwoClassesMetrics {
   /** Mean SAD over all samples (the paper's SAD). */
   sadMean: number;
 }
-
-const meanOf = (xs: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < xs.length; i++) s += xs[i];
-  return xs.length ? s / xs.length : NaN;
-};
 
 /** Mean of each per-view/per-sample array of a class, for reports. */
 export function classMeans(c: ClassMetrics): { sad: number; cad: number; cac: number } {

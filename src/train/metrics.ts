@@ -15,7 +15,12 @@ export interface AccuracyReport {
   few: number;
 }
 
-const meanOf = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+/** The arithmetic mean, NaN for no values (an empty group of classes, say). */
+export function meanOf(xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i];
+  return xs.length ? s / xs.length : NaN;
+}
 
 /** Accuracy figures of `predicted` against `labels`; `trainCounts` (per class) defines the shot groups. */
 export function accuracyReport(predicted: ArrayLike<number>, labels: ArrayLike<number>, trainCounts: readonly number[]): AccuracyReport {
