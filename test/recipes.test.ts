@@ -35,7 +35,7 @@ const CASES: [RecipeName, Partial<TrainConfig>, string[]][] = [
   ['supmin', BINARY, ['head.3.weight']],
   // SupProto's prototype term makes its loss noisy step to step (about 9-10 here): a larger lr makes the
   // decrease over these six steps clear.
-  ['supproto', { ...BINARY, lr: 0.1 }, ['head.3.weight']],
+  ['supproto', { ...BINARY, lr: 0.1 }, ['head.3.weight', 'state.prototypes']],
 ];
 
 describe.each(CASES)('recipe %s', (recipe, over, names) => {
@@ -96,6 +96,39 @@ describe.each(ABLATIONS)('recipe bcl, ablation %s', (ablation, present, absent) 
     const resumed = await train(tiny('bcl', `${out}-split`, over), { ...quiet, resume: true });
     expect(resumed.final).toEqual(result.final);
   }, 120_000);
+});
+
+describe('recipe supproto, fitted prototypes (the paper\'s placement)', () => {
+  it('fits p_maj before the first step, keeps [p, -p] unit and fixed, and resumes exactly', async () => {
+    // At the start every embedding lies near the fitted p_maj, so all minority anchors are pulled towards
+    // the far p_min and the loss first rises (epoch 2) before it falls: five epochs show the decrease.
+    const over: Partial<TrainConfig> = { ...BINARY, lr: 0.05, epochs: 5, protoPlacement: 'fitted' };
+    const result = await train(tiny('supproto', 'supproto-fitted', over), quiet);
+    const losses = await epochLosses('supproto-fitted');
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses.length).toBe(5);
+    expect(losses[4]).toBeLessThan(losses[0]);
+    const protos = async (out: string) => (await loadSafetensors(join(dir, out, 'checkpoint.safetensors'))).tensors.get('state.prototypes')!;
+    const fitted = await protos('supproto-fitted');
+    expect(fitted.shape).toEqual([2, 16]);
+    const p = Array.from(fitted.data as Float32Array);
+    const [p0, p1] = [p.slice(0, 16), p.slice(16)];
+    expect(Math.hypot(...p0)).toBeCloseTo(1, 5);
+    p1.forEach((v, j) => expect(v).toBe(-p0[j]));
+    // The same seed's antipodal draw (the starting point of the fit) is not what training used.
+    const drawn = Array.from(await T.scope(() => T.antipodalPrototypes(16, 0)).read());
+    const cos = p0.reduce((s, v, j) => s + v * drawn[j], 0);
+    expect(cos).toBeLessThan(0.99);
+
+    await train(tiny('supproto', 'supproto-fitted-split', { ...over, epochs: 1 }), quiet);
+    expect(Array.from((await protos('supproto-fitted-split')).data as Float32Array)).toEqual(p);
+    const resumed = await train(tiny('supproto', 'supproto-fitted-split', over), { ...quiet, resume: true });
+    expect(resumed.final).toEqual(result.final);
+  }, 300_000);
+
+  it('refuses the fitted placement on another recipe', async () => {
+    await expect(train(tiny('supcon', 'bad-placement', { protoPlacement: 'fitted' }), quiet)).rejects.toThrow(/the prototype placement 'fitted' needs recipe supproto, got supcon/);
+  });
 });
 
 it('rejects a BCL ablation on another recipe', async () => {

@@ -4,7 +4,7 @@
 // <out>/log.jsonl and <out>/checkpoint.safetensors. --resume continues the run found in <out>.
 import { parseArgs } from 'node:util';
 import { SAMPLER_KINDS } from '../data/samplers.js';
-import { BCL_ABLATIONS, defaultTemperature, RECIPES, type RecipeName } from '../train/recipes.js';
+import { BCL_ABLATIONS, defaultTemperature, PROTO_PLACEMENTS, RECIPES, type RecipeName } from '../train/recipes.js';
 import { DEFAULT_CONFIG, train, type TrainConfig } from '../train/node/trainer.js';
 
 /** The former --loss values, kept as aliases of the baseline recipes. */
@@ -32,6 +32,9 @@ const HELP = `Usage: npm run train -- [options]
   --lambda L --mu M             bcl / supcon-lc loss weights (default ${DEFAULT_CONFIG.lambda}, ${DEFAULT_CONFIG.mu})
   --temperature T               contrastive temperature (default 0.1 for bcl / supcon-lc, 0.07 otherwise)
   --eps E0,E1                   supproto's pull margins (default 1,1)
+  --proto-placement antipodal|fitted   supproto's prototypes: the released code's random pair [p, -p]
+                                (default) or the paper's p_maj fitted to the clean training embeddings
+                                of the initial encoder, p_min = -p_maj
   --feat-dim D                  projection head output (default ${DEFAULT_CONFIG.featDim})
   --probe-fraction F --probe-steps N --probe-lr X   linear probe (default ${DEFAULT_CONFIG.probeFraction}, ${DEFAULT_CONFIG.probeSteps}, ${DEFAULT_CONFIG.probeLr})
   --epochs N --batch-size B --lr X --momentum M --nesterov --weight-decay W --no-decay-bn-bias
@@ -47,7 +50,7 @@ const HELP = `Usage: npm run train -- [options]
 const { values } = parseArgs({
   options: {
     help: { type: 'boolean' },
-    dataset: { type: 'string' }, 'data-dir': { type: 'string' }, imbalance: { type: 'string' }, binary: { type: 'string' }, 'minority-share': { type: 'string' }, eps: { type: 'string' }, profile: { type: 'string' },
+    dataset: { type: 'string' }, 'data-dir': { type: 'string' }, imbalance: { type: 'string' }, binary: { type: 'string' }, 'minority-share': { type: 'string' }, eps: { type: 'string' }, 'proto-placement': { type: 'string' }, profile: { type: 'string' },
     model: { type: 'string' }, widths: { type: 'string' }, classifier: { type: 'string' }, loss: { type: 'string' }, recipe: { type: 'string' }, 'bcl-ablation': { type: 'string' }, tau: { type: 'string' },
     epochs: { type: 'string' }, 'batch-size': { type: 'string' }, sampler: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
     nesterov: { type: 'boolean' }, 'weight-decay': { type: 'string' }, 'no-decay-bn-bias': { type: 'boolean' },
@@ -85,6 +88,7 @@ const d = DEFAULT_CONFIG;
 if (values.loss !== undefined && values.recipe !== undefined) throw new Error('train: give --recipe or --loss, not both');
 const recipe = values.loss !== undefined ? LOSS_RECIPES[oneOf('loss', values.loss, ['ce', 'la', 'bs'] as const, 'ce')] : oneOf('recipe', values.recipe, RECIPES, d.recipe);
 if (values['bcl-ablation'] !== undefined && recipe !== 'bcl') throw new Error('train: --bcl-ablation needs --recipe bcl');
+if (values['proto-placement'] !== undefined && recipe !== 'supproto') throw new Error('train: --proto-placement needs --recipe supproto');
 const cfg: TrainConfig = {
   dataset: oneOf('dataset', values.dataset, ['fashion-mnist'] as const, d.dataset),
   dataDir: values['data-dir'],
@@ -95,6 +99,7 @@ const cfg: TrainConfig = {
   classifier: oneOf('classifier', values.classifier, ['linear', 'cosine'] as const, d.classifier),
   recipe,
   bclAblation: oneOf('bcl-ablation', values['bcl-ablation'], BCL_ABLATIONS, d.bclAblation ?? 'full'),
+  protoPlacement: oneOf('proto-placement', values['proto-placement'], PROTO_PLACEMENTS, d.protoPlacement ?? 'antipodal'),
   tau: num('tau', values.tau, d.tau),
   lambda: num('lambda', values.lambda, d.lambda),
   mu: num('mu', values.mu, d.mu),

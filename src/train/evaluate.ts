@@ -9,7 +9,7 @@ import { accuracyReport, type AccuracyReport } from './metrics.js';
 
 /**
  * `fn` of each batch of `batchSize` clean images (rows `indices` of `images`, or all), in evaluation mode
- * and without gradients; the results ([rows, width] each) concatenated on the host.
+ * and without gradients; the results ([rows, width] each) read back one batch at a time.
  */
 async function inBatches(
   model: Classifier, images: T.Tensor, indices: ArrayLike<number> | null, batchSize: number, norm: Normalization,
@@ -39,6 +39,14 @@ function joined<A extends Int32Array | Float32Array>(parts: T.TypedArray[], make
     at += p.length;
   }
   return out;
+}
+
+/** {@link inBatches} joined into one f32 array [rows × width] on the host (embeddings of clean images). */
+export async function embedInBatches(
+  model: Classifier, images: T.Tensor, indices: ArrayLike<number> | null, batchSize: number, norm: Normalization,
+  fn: (batch: T.Tensor) => T.Tensor,
+): Promise<Float32Array> {
+  return joined(await inBatches(model, images, indices, batchSize, norm, fn), (n) => new Float32Array(n));
 }
 
 /** Top-1 and long-tail accuracies of the model's own classifier on `images`, one read-back per batch. */
@@ -73,7 +81,7 @@ export async function linearProbe(
   const classes = trainCounts.length;
   const d = model.featureDim;
   const encode = (x: T.Tensor) => T.l2Normalize(model.features(x));
-  const feats = joined(await inBatches(model, trainImages, probeIdx, opts.batchSize, opts.norm, encode), (n) => new Float32Array(n));
+  const feats = await embedInBatches(model, trainImages, probeIdx, opts.batchSize, opts.norm, encode);
   const x = T.tensor(feats, [probeLabels.length, d]).keep();
   const y = T.tensor(probeLabels, [probeLabels.length], 'i32').keep();
   const w = T.zeros([classes, d]).keep().requireGrad();
@@ -87,7 +95,7 @@ export async function linearProbe(
       opt.zeroGrad();
     });
   }
-  const z = joined(await inBatches(model, testImages, null, opts.batchSize, opts.norm, (t) => logits(encode(t))), (n) => new Float32Array(n));
+  const z = await embedInBatches(model, testImages, null, opts.batchSize, opts.norm, (t) => logits(encode(t)));
   for (const t of [x, y, w, b]) t.dispose();
   opt.dispose();
   const row = (i: number) => z.subarray(i * classes, (i + 1) * classes);

@@ -12,12 +12,12 @@ import { probeSubset } from '../data/longtail.js';
 import type { Policy } from '../data/policies.js';
 import { augmentViews } from '../data/views.js';
 import { bcl, ntXent, supCon, supMin, supProto } from '../losses/contrastive.js';
-import { antipodalPrototypes } from '../losses/prototypes.js';
+import { antipodalPrototypes, fitPrototypes } from '../losses/prototypes.js';
 import { classWeightRows, ProjectionHead } from '../nn/heads.js';
 import { logitAdjustedCrossEntropy, logitAdjustment } from '../nn/losses.js';
 import type { Module } from '../nn/module.js';
 import type { Classifier } from '../nn/resnet.js';
-import { evaluateClassifier, linearProbe } from './evaluate.js';
+import { embedInBatches, evaluateClassifier, linearProbe } from './evaluate.js';
 import type { AccuracyReport } from './metrics.js';
 
 export type RecipeName = 'ce' | 'ce-la' | 'balanced-softmax' | 'bcl' | 'supcon-lc' | 'supcon' | 'simclr' | 'supmin' | 'supproto';
@@ -30,6 +30,14 @@ export const RECIPES: readonly RecipeName[] = ['ce', 'ce-la', 'balanced-softmax'
  */
 export type BclAblation = 'full' | 'complement' | 'averaging';
 export const BCL_ABLATIONS: readonly BclAblation[] = ['full', 'complement', 'averaging'];
+
+/**
+ * Where supproto's two fixed prototypes come from (SPEC 3.2, SPEC 7 item 9): 'antipodal' = the released
+ * code's random pair [p, −p] drawn from the seed; 'fitted' = the paper's placement, p_maj fitted to the
+ * unaugmented training embeddings of the initial encoder ({@link fitPrototypes}), p_min = −p_maj.
+ */
+export type ProtoPlacement = 'antipodal' | 'fitted';
+export const PROTO_PLACEMENTS: readonly ProtoPlacement[] = ['antipodal', 'fitted'];
 
 /** The settings the recipes read (a part of the trainer's config). */
 export interface RecipeConfig {
@@ -45,6 +53,8 @@ export interface RecipeConfig {
   temperature: number;
   /** supproto's pull margins [eps_0, eps_1] (SPEC 3.2: TTC's config 1, 1). */
   eps: [number, number];
+  /** supproto's prototype placement; absent = 'antipodal'. */
+  protoPlacement?: ProtoPlacement;
   /** Output width of the projection head(s). */
   featDim: number;
   /** Linear probe: share of the training set (balanced), full-batch SGD steps and learning rate. */
@@ -93,8 +103,24 @@ export interface Recipe {
   named: [string, T.Tensor][];
   /** How the evaluation line is labelled: 'eval' (own classifier) or 'probe' (linear probe). */
   evalLabel: string;
+  /**
+   * Tensors that are not trained by the optimizer but belong to the run's state (fixed prototypes, a key
+   * queue, running statistics of a loss), saved in the checkpoint as `state.<name>` and written back on
+   * resume. The recipe owns them.
+   */
+  state?: [string, T.Tensor][];
+  /**
+   * Prepares a fresh run before its first step (not called on resume: the state comes from the
+   * checkpoint), e.g. fits prototypes to the initial encoder's embeddings.
+   */
+  init?(): Promise<void>;
   /** The step's scalar loss (called inside a scope; the trainer runs backward). */
   loss(input: StepInput): T.Tensor;
+  /**
+   * Called in the step's scope after the optimizer step, for updates that must follow the backward
+   * (a queue enqueue, an EMA of the weights); no read-back.
+   */
+  afterStep?(input: StepInput): void;
   /** Test-set accuracies; `auc` (ROC AUC) too where the probe of a binary task reports it. */
   evaluate(): Promise<AccuracyReport & { auc?: number }>;
   dispose(): void;
@@ -119,6 +145,9 @@ export function makeRecipe(cfg: RecipeConfig, data: RecipeData): Recipe {
   const ablation = cfg.bclAblation ?? 'full';
   if (!BCL_ABLATIONS.includes(ablation)) throw new Error(`train: bclAblation must be ${BCL_ABLATIONS.join(', ')}, got ${String(ablation)}`);
   if (ablation !== 'full' && cfg.recipe !== 'bcl') throw new Error(`train: the BCL ablation '${ablation}' needs recipe bcl, got ${cfg.recipe}`);
+  const placement = cfg.protoPlacement ?? 'antipodal';
+  if (!PROTO_PLACEMENTS.includes(placement)) throw new Error(`train: protoPlacement must be ${PROTO_PLACEMENTS.join(', ')}, got ${String(placement)}`);
+  if (placement !== 'antipodal' && cfg.recipe !== 'supproto') throw new Error(`train: the prototype placement '${placement}' needs recipe supproto, got ${cfg.recipe}`);
   const base = { parts: [['', model]] as [string, Module][], named: model.namedParameters(), evalLabel: 'eval', evaluate: evaluateOwn };
 
   switch (cfg.recipe) {
@@ -176,9 +205,10 @@ export function makeRecipe(cfg: RecipeConfig, data: RecipeData): Recipe {
       const binary = cfg.recipe === 'supmin' || cfg.recipe === 'supproto';
       if (binary && trainCounts.length !== 2) throw new Error(`train: recipe ${cfg.recipe} needs two classes (--binary A,B), got ${trainCounts.length}`);
       const head = new ProjectionHead(model.featureDim, cfg.featDim);
-      // SupProto's released placement [p, -p] (TTC's simulate_prototypes, SPEC 3.2), constants drawn from
-      // the run's seed alone, so a resumed run has them again.
+      // SupProto's released placement [p, -p] (TTC's simulate_prototypes, SPEC 3.2) drawn from the seed;
+      // the fitted placement overwrites it in init(). Either is checkpointed as state.
       const prototypes = cfg.recipe === 'supproto' ? antipodalPrototypes(cfg.featDim, cfg.seed).keep() : null;
+      const fitted = prototypes && placement === 'fitted';
       const probe = probeSubset(trainLabels, { numClasses: trainCounts.length, seed: cfg.seed, fraction: cfg.probeFraction });
       const probeLabels = Int32Array.from(probe.indices, (i) => trainLabels[i]);
       return {
@@ -186,6 +216,20 @@ export function makeRecipe(cfg: RecipeConfig, data: RecipeData): Recipe {
         // The classifier is not trained here: the probe replaces it.
         named: [...model.namedParameters().filter(([n]) => !n.startsWith('fc.')), ...head.namedParameters('head.')],
         evalLabel: 'probe',
+        ...(prototypes ? { state: [['prototypes', prototypes]] as [string, T.Tensor][] } : {}),
+        ...(fitted ? {
+          // The paper fits p_maj once, before training, to the clean embeddings z = head(f(x)) of the
+          // training set (evaluation mode, so fitting leaves the batch-norm statistics untouched).
+          init: async () => {
+            const z = await embedInBatches(model, trainImages, null, cfg.batchSize, norm, (x) => head.forward(model.features(x)));
+            T.scope(() => {
+              // The binary protocol's label 0 is the majority; a capped, balanced subset keeps that convention.
+              const majorityClass = trainCounts[1] > trainCounts[0] ? 1 : 0;
+              const fit = fitPrototypes(T.tensor(z, [trainLabels.length, cfg.featDim]), trainLabels, { seed: cfg.seed, majorityClass });
+              T.noGrad(() => T.assign(prototypes!, fit));
+            });
+          },
+        } : {}),
         loss: (input) => {
           const pair = byViews(head.forward(model.features(views(input, [SIM_AUGMENT, SIM_AUGMENT]))), 2);
           const t = { temperature: cfg.temperature };

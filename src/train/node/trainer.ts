@@ -69,7 +69,7 @@ export interface TrainConfig extends RecipeConfig {
 /** Defaults of the CLI; its temperature is BCL's 0.1 (the CLI takes defaultTemperature(recipe) instead). */
 export const DEFAULT_CONFIG: TrainConfig = {
   dataset: 'fashion-mnist', imbalance: 100, profile: 'exp', model: 'small-cnn', widths: [8, 16, 32], classifier: 'linear',
-  recipe: 'ce', bclAblation: 'full', tau: 1, lambda: 2, mu: 0.6, temperature: 0.1, featDim: 128, probeFraction: 0.01, probeSteps: 200, probeLr: 1, epochs: 6, batchSize: 128, sampler: 'shuffled', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
+  recipe: 'ce', bclAblation: 'full', protoPlacement: 'antipodal', tau: 1, lambda: 2, mu: 0.6, temperature: 0.1, featDim: 128, probeFraction: 0.01, probeSteps: 200, probeLr: 1, epochs: 6, batchSize: 128, sampler: 'shuffled', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4,
   noDecayBnBias: false, schedule: 'cosine', warmupEpochs: 1, milestones: [], gamma: 0.1, pad: 2, flip: true,
   seed: 0, out: 'runs/fashion-mnist-lt', logEvery: 20, limitPerClass: 0, testPerClass: 0, binary: null, minorityShare: 0.05, eps: [1, 1],
 };
@@ -89,6 +89,8 @@ export interface TrainResult {
 }
 
 const CHECKPOINT = 'checkpoint.safetensors';
+/** Name prefix of the recipe's state tensors in the checkpoint. */
+const STATE = 'state.';
 
 function buildModel(cfg: TrainConfig, classes: number, channels: number, size: number): Classifier {
   const resnet = /^resnet(\d+)$/.exec(cfg.model);
@@ -187,9 +189,12 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
 
   let startEpoch = 0;
   const ckptPath = join(cfg.out, CHECKPOINT);
+  const state = recipe.state ?? [];
   if (opts.resume && (await exists(ckptPath))) {
-    startEpoch = await restore(ckptPath, parts, opt, named);
+    startEpoch = await restore(ckptPath, parts, opt, named, state);
     log(`[train] resumed from ${ckptPath} after epoch ${startEpoch}`);
+  } else {
+    await recipe.init?.();
   }
 
   const logPath = join(cfg.out, 'log.jsonl');
@@ -215,6 +220,7 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
         loss.backward();
         opt.step();
         opt.zeroGrad();
+        recipe.afterStep?.({ indices: idx, labels, step, random });
         return T.add(lossSum, loss);
       });
       labels.dispose();
@@ -245,7 +251,7 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
     const pct = (v: number) => (Number.isNaN(v) ? '-' : `${(100 * v).toFixed(1)} %`);
     log(`epoch ${epoch + 1}/${cfg.epochs} ${recipe.evalLabel} top1 ${pct(report.top1)} class-avg ${pct(report.classAverage)} many ${pct(report.many)} medium ${pct(report.medium)} few ${pct(report.few)}${report.auc === undefined ? '' : ` auc ${report.auc.toFixed(3)}`}`);
     await appendFile(logPath, `${JSON.stringify({ epoch: epoch + 1, step, loss: epochLoss, lr: opt.lr, ...report })}\n`);
-    await checkpoint(ckptPath, parts, opt, named, epoch + 1, cfg, adapter);
+    await checkpoint(ckptPath, parts, opt, named, state, epoch + 1, cfg, adapter);
   }
   const result: TrainResult = {
     config: cfg, adapter, epochs: cfg.epochs, steps: step, trainCounts, final,
@@ -263,28 +269,41 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
   return result;
 }
 
-/** Weights, buffers and momentum buffers under PyTorch-style names, epoch and config in the metadata. */
-async function checkpoint(path: string, parts: [string, Module][], opt: SGD, named: [string, T.Tensor][], epoch: number, cfg: TrainConfig, adapter: string): Promise<void> {
+/**
+ * Weights, buffers and momentum buffers under PyTorch-style names, the recipe's state under `state.`,
+ * epoch and config in the metadata.
+ */
+async function checkpoint(
+  path: string, parts: [string, Module][], opt: SGD, named: [string, T.Tensor][], state: [string, T.Tensor][], epoch: number, cfg: TrainConfig, adapter: string,
+): Promise<void> {
   const tensors = new Map(parts.flatMap(([prefix, m]) => [...m.stateDict(prefix)]));
   for (const [name, p] of named) tensors.set(`optimizer.momentum_buffer.${name}`, opt.bufferOf(p));
+  for (const [name, t] of state) tensors.set(`${STATE}${name}`, t);
   await saveSafetensors(path, await readTensorEntries(tensors), { epoch: String(epoch), config: JSON.stringify(cfg), adapter, format: 'pt' });
 }
 
 /** Loads a checkpoint written by {@link checkpoint}; returns the number of epochs it had completed. */
-async function restore(path: string, parts: [string, Module][], opt: SGD, named: [string, T.Tensor][]): Promise<number> {
+async function restore(path: string, parts: [string, Module][], opt: SGD, named: [string, T.Tensor][], recipeState: [string, T.Tensor][]): Promise<number> {
   const file = await loadSafetensors(path);
   const state = new Map<string, { shape: readonly number[]; data: T.TypedArray }>();
   for (const [name, entry] of file.tensors) state.set(name, { shape: entry.shape, data: entry.data as T.TypedArray });
   // Each part takes the entries under its prefix; the model ('') takes the rest but the optimizer's.
   const prefixes = parts.map(([p]) => p).filter((p) => p);
   for (const [prefix, m] of parts) {
-    const mine = (k: string) => (prefix ? k.startsWith(prefix) : !k.startsWith('optimizer.') && !prefixes.some((p) => k.startsWith(p)));
+    const mine = (k: string) => (prefix ? k.startsWith(prefix) : !k.startsWith('optimizer.') && !k.startsWith(STATE) && !prefixes.some((p) => k.startsWith(p)));
     m.loadStateDict(new Map([...state].filter(([k]) => mine(k)).map(([k, v]) => [k.slice(prefix.length), v])));
   }
   for (const [name, p] of named) {
     const buf = state.get(`optimizer.momentum_buffer.${name}`);
     if (!buf) throw new Error(`train: checkpoint ${path} lacks the momentum buffer of '${name}'`);
     opt.bufferOf(p).write(buf.data);
+  }
+  for (const [name, t] of recipeState) {
+    const entry = state.get(`${STATE}${name}`);
+    if (!entry || entry.data.length !== t.size) {
+      throw new Error(`train: checkpoint ${path} lacks the recipe state '${name}' ${entry ? `of ${t.size} values (it has ${entry.data.length})` : ''}`.trimEnd());
+    }
+    t.write(entry.data);
   }
   const epoch = Number(file.metadata.epoch);
   if (!Number.isInteger(epoch) || epoch < 0) throw new Error(`train: checkpoint ${path} has no valid epoch in its metadata`);
