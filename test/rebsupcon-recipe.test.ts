@@ -1,15 +1,24 @@
 // Recipe rebsupcon (issue 6) and the engine piece it needs: gradHook (the gradient of an intermediate
 // tensor during backward) against float64 references; the MoCo key branch and the queue step by step;
 // the Table-6 ablations end to end on a tiny Fashion-MNIST-LT subset with exact resume; bad options.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
+import { loadSafetensors } from '../src/io/node/safetensors.js';
 import { ProjectionHead } from '../src/nn/heads.js';
+import { SmallCNN, type Classifier } from '../src/nn/resnet.js';
+import { DEFAULT_CONFIG, train, type TrainConfig } from '../src/train/node/trainer.js';
+import { checkRecipeConfig, makeRecipe, type RebAblation, type RecipeConfig, type StepInput } from '../src/train/recipes.js';
 import { expectClose, rng } from './reference/check.js';
-import { normalArr } from './helpers.js';
+import { normalArr, useTempDirs } from './helpers.js';
 import type { Arr } from './reference/ops.js';
 
+const tempDir = useTempDirs('rebsupcon-recipe-test-');
+let dir = '';
 beforeAll(async () => {
   await T.init({ log: false });
+  dir = tempDir();
 });
 
 const next = rng(6106);
@@ -95,5 +104,158 @@ describe('gradHook: the gradient arriving at an intermediate tensor', () => {
     }
     for (const t of [x, keys, labels, queue.keys, queue.labels, hookNorms]) t.dispose();
     proj.dispose();
+  });
+});
+
+describe('recipe rebsupcon, step by step (synthetic images)', () => {
+  it('the key branch is the EMA of the query branch (host recurrence over 2 steps); the queue holds the latest keys', async () => {
+    // 40 random 28×28 images of 4 classes, B = 8, Q = 20 (not a multiple of 8: the third enqueue wraps).
+    const [n, classes, b, q, m] = [40, 4, 8, 20, 0.9];
+    const cfg: RecipeConfig = {
+      ...DEFAULT_CONFIG, recipe: 'rebsupcon', batchSize: b, featDim: 8, temperature: 0.2, queueSize: q, numPrototypes: 4, mocoMomentum: m,
+    };
+    T.manualSeed(11);
+    const makeModel = () => new SmallCNN(classes, { inChannels: 1, inputSize: 28, widths: [4, 8, 8] });
+    const model = makeModel();
+    const trainImages = T.rand([n, 1, 28, 28]).keep();
+    const trainLabels = Int32Array.from({ length: n }, (_, i) => i % classes);
+    const norm = { mean: [0.5], std: [0.3] };
+    const recipe = makeRecipe(cfg, {
+      model, trainImages, trainLabels, trainCounts: [10, 10, 10, 10], testImages: trainImages, testLabels: trainLabels, norm, makeModel,
+    });
+    const part = (prefix: string) => recipe.parts.find(([p]) => p === prefix)![1];
+    const [keyModel, keyHead, head] = [part('key.') as Classifier, part('key_head.') as ProjectionHead, part('head.')];
+    const state = new Map(recipe.state);
+    const opt = new T.SGD(recipe.named.map(([, p]) => p), { lr: 0.1, momentum: 0.9 });
+    const read = async (mod: T.Module) => Promise.all(mod.namedParameters().map(async ([, p]) => Array.from(await p.read())));
+    const queryParams = async () => [...(await read(model)), ...(await read(head))];
+    const keyParams = async () => [...(await read(keyModel)), ...(await read(keyHead))];
+    const batch = (step: number) => Int32Array.from({ length: b }, (_, i) => (step * b + 3 * i) % n);
+    const step = (s: number) => {
+      const indices = batch(s);
+      const labels = T.tensor(Array.from(indices, (i) => trainLabels[i]), [b], 'i32');
+      const input: StepInput = { indices, labels, step: s, random: () => 0 };
+      T.scope(() => {
+        recipe.loss(input).backward();
+        opt.step();
+        opt.zeroGrad();
+        recipe.afterStep!(input);
+      });
+      labels.dispose();
+    };
+    const q0 = await queryParams();
+    expect(await keyParams()).toEqual(q0); // copyParameters
+    step(0);
+    const q1 = await queryParams();
+    const k1 = await keyParams();
+    step(1);
+    // θ_k ← m θ_k + (1 − m) θ_q before each step's keys, θ_q being the query weights the step starts from.
+    const want = q0.map((t, i) => t.map((v, j) => m * (m * v + (1 - m) * v) + (1 - m) * q1[i][j]));
+    const k2 = await keyParams();
+    k2.forEach((t, i) => expectClose(t, want[i], 1e-6, `key parameter ${i}`));
+    expect(k1).not.toEqual(k2);
+    step(2);
+    expect(await state.get('queue.ptr')!.read()).toEqual(Int32Array.from([(3 * b) % q]));
+    // The last batch's keys, recomputed from its key view with the key branch as it is now (the EMA runs
+    // before a step's keys, so step 2's key weights are still in place; training-mode batch norm uses the
+    // batch's own statistics), sit in rows 16..19, 0..3 in order, with their labels.
+    const indices = batch(2);
+    const keys = await T.scope(() => T.noGrad(() => {
+      const views = T.augmentViews({ data: trainImages, format: 'f32', shape: [n, 1, 28, 28] }, indices, [{ kind: 'randaugment', n: 2, m: 9 }, { kind: 'sim' }], { seed: cfg.seed, step: 2, norm });
+      return keyHead.forward(keyModel.features(T.slice(views.batch, 0, b, 2 * b)));
+    })).read();
+    const rows = Array.from({ length: b }, (_, i) => (2 * b + i) % q);
+    const queueKeys = await state.get('queue.keys')!.read();
+    const queueLabels = await state.get('queue.labels')!.read();
+    const d = cfg.featDim;
+    expectClose(rows.flatMap((r) => Array.from(queueKeys.subarray(r * d, (r + 1) * d))), keys, 1e-6, 'queue rows of the last batch');
+    expect(rows.map((r) => queueLabels[r])).toEqual(Array.from(indices, (i) => trainLabels[i]));
+    // Unit keys; the prototypes renormalised after the step; ∇̄ seen for every class.
+    for (let i = 0; i < b; i++) expect(Math.hypot(...keys.subarray(i * d, (i + 1) * d))).toBeCloseTo(1, 5);
+    const c = await part('prototypes.').namedParameters()[0][1].read();
+    for (let k = 0; k < 4; k++) expect(Math.hypot(...c.subarray(k * d, (k + 1) * d))).toBeCloseTo(1, 5);
+    expect(Array.from(await state.get('rebalancer.seen')!.read())).toEqual([1, 1, 1, 1]);
+    expect(Array.from(await state.get('rebalancer.grad_norms')!.read()).every((v) => v > 0 && Number.isFinite(v))).toBe(true);
+    recipe.dispose();
+    opt.dispose();
+    model.dispose();
+    trainImages.dispose();
+  });
+});
+
+/** At most 16 images per class at imbalance 2 (5 steps of 32 an epoch), 4-8-8 channels, Q = 100 (wraps), 6 prototypes. */
+const tiny = (out: string, over: Partial<TrainConfig> = {}): TrainConfig => ({
+  ...DEFAULT_CONFIG, recipe: 'rebsupcon', widths: [4, 8, 8], warmupEpochs: 0, batchSize: 32, limitPerClass: 16, testPerClass: 8, logEvery: 100,
+  imbalance: 2, epochs: 2, featDim: 16, probeSteps: 20, probeFraction: 0.1, lr: 0.05, temperature: 0.2, queueSize: 100, out: join(dir, out), ...over,
+});
+const quiet = { log: () => {} };
+const epochLosses = async (out: string) => (await readFile(join(dir, out, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).loss as number);
+
+// Table 6: each row once, the classifier options and ω's inverse reading spread over them.
+const ABLATIONS: [RebAblation, Partial<TrainConfig>][] = [
+  ['queue', {}],
+  ['rebalance', { rebWeighting: 'inverse' }],
+  ['prototypes', { numPrototypes: 6, rebClassifier: 'probe' }],
+  ['full', { numPrototypes: 6 }],
+];
+
+describe.each(ABLATIONS)('recipe rebsupcon, ablation %s', (ablation, extra) => {
+  it('lowers its loss, checkpoints the key branch, queue and its state, and resumes exactly', async () => {
+    const over = { rebAblation: ablation, ...extra };
+    const out = `reb-${ablation}`;
+    const lines: string[] = [];
+    const whole = await train(tiny(out, over), { log: (l) => lines.push(l) });
+    const losses = await epochLosses(out);
+    if (process.env.RECIPES_DEBUG) console.log(ablation, losses, whole.final.top1);
+    expect(losses.length).toBe(2);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses[1]).toBeLessThan(losses[0]);
+    const label = extra.rebClassifier === 'probe' ? 'probe' : 'eval';
+    expect(lines.some((l) => new RegExp(`^epoch 2/2 ${label} top1 `).test(l))).toBe(true);
+
+    const ckpt = await loadSafetensors(join(dir, out, 'checkpoint.safetensors'));
+    const has = (name: string) => ckpt.tensors.has(name);
+    for (const name of ['key.features.0.weight', 'key.features.1.running_mean', 'key_head.3.weight', 'key_head.1.running_var', 'head.3.weight',
+      'state.queue.keys', 'state.queue.labels', 'state.queue.ptr']) expect(has(name), name).toBe(true);
+    // The key branch is not trained: no momentum buffers.
+    expect([...ckpt.tensors.keys()].some((k) => k.startsWith('optimizer.momentum_buffer.key'))).toBe(false);
+    expect(ckpt.tensors.get('state.queue.keys')!.shape).toEqual([100, 16]);
+    // 2 epochs × 5 steps × 32 keys = 320 ≡ 20 (mod 100).
+    expect(Array.from(ckpt.tensors.get('state.queue.ptr')!.data as Int32Array)).toEqual([20]);
+    const rebalanced = ablation === 'rebalance' || ablation === 'full';
+    const prototypes = ablation === 'prototypes' || ablation === 'full';
+    for (const name of ['state.rebalancer.grad_norms', 'state.rebalancer.seen']) expect(has(name), name).toBe(rebalanced);
+    for (const name of ['prototypes.weight', 'optimizer.momentum_buffer.prototypes.weight']) expect(has(name), name).toBe(prototypes);
+    expect(has('optimizer.momentum_buffer.fc.weight')).toBe(extra.rebClassifier !== 'probe');
+    if (prototypes) expect(ckpt.tensors.get('prototypes.weight')!.shape).toEqual([6, 16]);
+    expect(JSON.parse(ckpt.metadata.config).rebAblation).toBe(ablation);
+
+    // Stop after epoch 1, resume with the full config: the same numbers and every checkpoint tensor bit for bit.
+    await train(tiny(`${out}-split`, { ...over, epochs: 1 }), quiet);
+    const resumed = await train(tiny(`${out}-split`, over), { ...quiet, resume: true });
+    expect(resumed.final).toEqual(whole.final);
+    const split = await loadSafetensors(join(dir, `${out}-split`, 'checkpoint.safetensors'));
+    expect([...split.tensors.keys()].sort()).toEqual([...ckpt.tensors.keys()].sort());
+    for (const [name, t] of ckpt.tensors) expect(Array.from(split.tensors.get(name)!.data as Float32Array), name).toEqual(Array.from(t.data as Float32Array));
+  }, 300_000);
+});
+
+describe('recipe rebsupcon, bad options', () => {
+  const rejects = async (over: Partial<TrainConfig>, message: RegExp) => {
+    const cfg = tiny('bad', over);
+    expect(() => checkRecipeConfig(cfg)).toThrow(message);
+    const before = T.engine().dispatchCount;
+    await expect(train(cfg, quiet)).rejects.toThrow(message);
+    expect(T.engine().dispatchCount, 'dispatches recorded before the error').toBe(before);
+  };
+  it('fail with a clear message before any GPU work', async () => {
+    await rejects({ queueSize: 31 }, /rebsupcon's queue size 31 must be an integer ≥ the batch size 32/);
+    await rejects({ rebAblation: 'rebalancing' as RebAblation }, /rebAblation must be one of queue, rebalance, prototypes, full, got 'rebalancing'/);
+    await rejects({ rebClassifier: 'knn' as never }, /rebClassifier must be one of joint, probe/);
+    await rejects({ mocoMomentum: 1.5 }, /mocoMomentum must be in \[0, 1\]/);
+    await rejects({ rebAblation: 'queue', rebWeighting: 'inverse' }, /rebWeighting 'inverse' needs the rebalancing factor/);
+    await rejects({ rebAblation: 'rebalance', numPrototypes: 8 }, /numPrototypes needs the prototype module/);
+    await rejects({ recipe: 'supcon', queueSize: 100 }, /queueSize = 100 is a Reb-SupCon option and needs recipe rebsupcon, got supcon/);
+    await rejects({ recipe: 'bcl', queueSize: undefined, rebAblation: 'queue' }, /rebAblation = queue is a Reb-SupCon option and needs recipe rebsupcon, got bcl/);
   });
 });
