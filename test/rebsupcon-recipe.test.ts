@@ -1,8 +1,10 @@
 // Recipe rebsupcon (issue 6) and the engine piece it needs: gradHook (the gradient of an intermediate
 // tensor during backward) against float64 references; the MoCo key branch and the queue step by step;
 // the Table-6 ablations end to end on a tiny Fashion-MNIST-LT subset with exact resume; bad options.
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { loadSafetensors } from '../src/io/node/safetensors.js';
@@ -258,4 +260,16 @@ describe('recipe rebsupcon, bad options', () => {
     await rejects({ recipe: 'supcon', queueSize: 100 }, /queueSize = 100 is a Reb-SupCon option and needs recipe rebsupcon, got supcon/);
     await rejects({ recipe: 'bcl', queueSize: undefined, rebAblation: 'queue' }, /rebAblation = queue is a Reb-SupCon option and needs recipe rebsupcon, got bcl/);
   });
+});
+
+describe('train CLI, rebsupcon flags', () => {
+  const cli = (...args: string[]) => promisify(execFile)('node_modules/.bin/tsx', ['src/cli/train.ts', ...args]);
+  it('--help names them; another recipe refuses them before training', async () => {
+    const { stdout } = await cli('--help');
+    for (const flag of ['--reb-ablation queue|rebalance|prototypes|full', '--reb-weighting paper|inverse', '--reb-classifier joint|probe', '--queue-size Q', '--prototypes K', '--moco-momentum M', '--reb-ce-weight']) {
+      expect(stdout).toContain(flag);
+    }
+    await expect(cli('--recipe', 'supcon', '--queue-size', '100')).rejects.toThrow(/--queue-size needs --recipe rebsupcon/);
+    await expect(cli('--recipe', 'rebsupcon', '--reb-ablation', 'none')).rejects.toThrow(/--reb-ablation must be one of queue, rebalance, prototypes, full, got 'none'/);
+  }, 60_000);
 });
