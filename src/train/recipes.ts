@@ -125,9 +125,9 @@ export interface RecipeConfig {
 
 /**
  * BCL's tau = 0.1 for the two-branch recipes; SupContrast's and TTC's 0.07 for pre-training; Reb-SupCon's
- * 0.2 (SPEC 6.2: the paper's own value; its 0.05 on CIFAR-100-LT only copies a baseline's setting "for
- * fair comparison", so it says nothing about small images, and Fashion-MNIST-LT's 10 classes are closer
- * to the few-class regime where the queue holds many positives per anchor).
+ * 0.2 for rebsupcon (SPEC 6.2: the paper's value on ImageNet-LT and iNaturalist; its 0.05 on CIFAR-100-LT
+ * only copies MoCo's setting "for fair comparison", so nothing ties it to small images). Not tuned on
+ * Fashion-MNIST.
  */
 export function defaultTemperature(recipe: RecipeName): number {
   if (recipe === 'rebsupcon') return 0.2;
