@@ -34,6 +34,24 @@ export function recordOp(out: Tensor, op: string, inputs: readonly Tensor[], bac
   return out;
 }
 
+/**
+ * An identity on `x` that hands the gradient arriving at this point of the graph to `fn` during
+ * backward(), then passes it on unchanged: the way to see the gradient of an intermediate tensor (a
+ * layer's output gradient δ, say) without splitting the graph. Use the returned tensor downstream in
+ * place of `x`. `fn` receives the total gradient w.r.t. `x`'s value (every use of the returned tensor
+ * summed, as backward visits a tensor after all its consumers), runs with recording off, and the
+ * tensors it creates die when the rule returns (write what must outlive it into kept tensors, e.g. with
+ * `assign`); it must not dispose `grad`. It fires once per backward() through it (twice with
+ * `retainGraph` and two backward passes) and never when no gradient reaches `x`. Outside recording
+ * (noGrad, or `x` needs no gradient) it returns a plain view and `fn` is never called.
+ */
+export function gradHook(x: Tensor, fn: (grad: Tensor) => void): Tensor {
+  return recordOp(Tensor.view(x, x.shape), 'gradHook', [x], (g) => {
+    fn(g);
+    return [g];
+  });
+}
+
 /** Runs `fn` without recording anything on the tape (for updates, evaluation, metrics). */
 export function noGrad<T>(fn: () => T): T {
   const e = engine();

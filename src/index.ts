@@ -4,7 +4,7 @@ export { init, engine, Engine, type EngineOptions, type MemoryInfo } from './eng
 export { acquireDevice, type AdapterDescription, type DeviceOptions } from './gpu/device.js';
 export { WebGPUUnavailableError, ShaderCompileError, DeviceError } from './gpu/errors.js';
 export { Tensor, scope, type DType, type TypedArray } from './tensor.js';
-export { noGrad, type BackwardOptions } from './autograd.js';
+export { noGrad, gradHook, type BackwardOptions } from './autograd.js';
 export * from './ops/creation.js';
 export {
   neg, exp, log, sqrt, rsqrt, relu, abs, sigmoid, tanh, square, affine, scale, powScalar,

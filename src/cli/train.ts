@@ -1,10 +1,12 @@
 // The main job: training on a long-tailed dataset from the command line, by recipe.
-//   npm run train -- [--recipe ce|ce-la|balanced-softmax|bcl|supcon-lc|supcon|simclr|supmin|supproto] [--bcl-ablation full|complement|averaging] [--model small-cnn|resnet32] [--epochs N] ...
+//   npm run train -- [--recipe ce|ce-la|balanced-softmax|bcl|supcon-lc|supcon|simclr|supmin|supproto|rebsupcon] [--bcl-ablation full|complement|averaging] [--reb-ablation queue|rebalance|prototypes|full] [--model small-cnn|resnet32] [--epochs N] ...
 // Prints progress lines, per-epoch evaluation, and as its last line one JSON summary; writes
 // <out>/log.jsonl and <out>/checkpoint.safetensors. --resume continues the run found in <out>.
 import { parseArgs } from 'node:util';
 import { SAMPLER_KINDS } from '../data/samplers.js';
-import { BCL_ABLATIONS, defaultTemperature, PROTO_PLACEMENTS, RECIPES, type RecipeName } from '../train/recipes.js';
+import {
+  BCL_ABLATIONS, defaultTemperature, PROTO_PLACEMENTS, REB_ABLATIONS, REB_CLASSIFIERS, REB_DEFAULTS, REB_WEIGHTINGS, RECIPES, type RecipeName,
+} from '../train/recipes.js';
 import { DEFAULT_CONFIG, train, type TrainConfig } from '../train/node/trainer.js';
 
 /** The former --loss values, kept as aliases of the baseline recipes. */
@@ -24,13 +26,26 @@ const HELP = `Usage: npm run train -- [options]
                                 MLP head, prototypes = MLP of the classifier weights; supcon-lc: the same
                                 with plain SupCon; supcon, simclr, supmin, supproto (the last two with
                                 --binary): contrastive pre-training of encoder + head, evaluated by a
-                                linear probe on a balanced 1 % of the training set (+ ROC AUC if binary)
+                                linear probe on a balanced 1 % of the training set (+ ROC AUC if binary);
+                                rebsupcon: Reb-SupCon, MoCo query/key encoders + heads with a labelled key
+                                queue, rebalanced SupCon + SwAV-style prototypes (options below)
   --bcl-ablation full|complement|averaging   bcl's loss (BCL Table 2): full (default) = class-complement
                                 + class-averaging; complement = prototypes in the contrast set, no
                                 class-averaging; averaging = class-averaging, no prototypes (no head_fc)
   --loss ce|la|bs               the same as --recipe ce|ce-la|balanced-softmax
+  --reb-ablation queue|rebalance|prototypes|full   rebsupcon's loss (Reb-SupCon Table 6): queue = SupCon
+                                on the MoCo queue alone (omega = 1, no prototypes); rebalance = + the
+                                rebalancing factor omega; prototypes = + the prototype module; full (default)
+  --reb-weighting paper|inverse omega = 1 / (1 + a g w_f) as the paper's formula (default; it lowers the
+                                weight of hard and rare classes), or its inverse 1 + a g w_f (the prose's intent)
+  --reb-classifier joint|probe  rebsupcon's classifier: joint (default) = a linear classifier on the query
+                                features trained with logit-compensated CE (--tau, --reb-ce-weight, default
+                                ${REB_DEFAULTS.rebCeWeight}); probe = the linear probe of supcon
+  --queue-size Q                rebsupcon's key queue (default ${REB_DEFAULTS.queueSize}; Q >= batch size, any multiple or not: it wraps around)
+  --prototypes K                rebsupcon's trainable prototypes (default ${REB_DEFAULTS.numPrototypes})
+  --moco-momentum M             rebsupcon's key-encoder EMA (default ${REB_DEFAULTS.mocoMomentum}; 1 / (1 - M) steps of memory)
   --lambda L --mu M             bcl / supcon-lc loss weights (default ${DEFAULT_CONFIG.lambda}, ${DEFAULT_CONFIG.mu})
-  --temperature T               contrastive temperature (default 0.1 for bcl / supcon-lc, 0.07 otherwise)
+  --temperature T               contrastive temperature (default 0.1 for bcl / supcon-lc, 0.2 for rebsupcon, 0.07 otherwise)
   --eps E0,E1                   supproto's pull margins (default 1,1)
   --proto-placement antipodal|fitted   supproto's prototypes: the released code's random pair [p, -p]
                                 (default) or the paper's p_maj fitted to the clean training embeddings
@@ -42,7 +57,8 @@ const HELP = `Usage: npm run train -- [options]
                                 equally likely) or every-class (each batch holds every class at least once)
   --schedule cosine|step        --warmup-epochs W --milestones 160,180 --gamma G
   --pad P --no-flip             ce recipes' augmentation: pad-and-random-crop by P pixels, horizontal flips
-                                (bcl, supcon-lc: RandAugment + 2 SimAugment views; the pre-training recipes: 2 SimAugment)
+                                (bcl, supcon-lc: RandAugment + 2 SimAugment views; the pre-training recipes: 2 SimAugment;
+                                rebsupcon: RandAugment query view, SimAugment key view)
   --seed S --out DIR --resume   reproducibility, output folder, continue the run in DIR
   --log-every N                 steps between progress lines
   --limit-per-class N --test-per-class N   smaller runs (0 = all)`;
@@ -59,6 +75,8 @@ const { values } = parseArgs({
     lambda: { type: 'string' }, mu: { type: 'string' }, temperature: { type: 'string' }, 'feat-dim': { type: 'string' },
     'probe-fraction': { type: 'string' }, 'probe-steps': { type: 'string' }, 'probe-lr': { type: 'string' },
     'log-every': { type: 'string' }, 'limit-per-class': { type: 'string' }, 'test-per-class': { type: 'string' },
+    'reb-ablation': { type: 'string' }, 'reb-weighting': { type: 'string' }, 'reb-classifier': { type: 'string' }, 'reb-ce-weight': { type: 'string' },
+    'queue-size': { type: 'string' }, prototypes: { type: 'string' }, 'moco-momentum': { type: 'string' },
   },
 });
 if (values.help) {
@@ -89,6 +107,9 @@ if (values.loss !== undefined && values.recipe !== undefined) throw new Error('t
 const recipe = values.loss !== undefined ? LOSS_RECIPES[oneOf('loss', values.loss, ['ce', 'la', 'bs'] as const, 'ce')] : oneOf('recipe', values.recipe, RECIPES, d.recipe);
 if (values['bcl-ablation'] !== undefined && recipe !== 'bcl') throw new Error('train: --bcl-ablation needs --recipe bcl');
 if (values['proto-placement'] !== undefined && recipe !== 'supproto') throw new Error('train: --proto-placement needs --recipe supproto');
+const REB_FLAGS = ['reb-ablation', 'reb-weighting', 'reb-classifier', 'reb-ce-weight', 'queue-size', 'prototypes', 'moco-momentum'] as const;
+for (const flag of REB_FLAGS) if (values[flag] !== undefined && recipe !== 'rebsupcon') throw new Error(`train: --${flag} needs --recipe rebsupcon`);
+const r = REB_DEFAULTS;
 const cfg: TrainConfig = {
   dataset: oneOf('dataset', values.dataset, ['fashion-mnist'] as const, d.dataset),
   dataDir: values['data-dir'],
@@ -130,6 +151,16 @@ const cfg: TrainConfig = {
   binary: values.binary === undefined ? d.binary : pair('binary', list('binary', values.binary, [])),
   minorityShare: num('minority-share', values['minority-share'], d.minorityShare),
   eps: values.eps === undefined ? d.eps : pair('eps', values.eps.split(',').map((v) => num('eps', v, 0))),
+  // rebsupcon's settings only where given: a config without them reads as the defaults (REB_DEFAULTS).
+  ...(recipe === 'rebsupcon' ? {
+    rebAblation: oneOf('reb-ablation', values['reb-ablation'], REB_ABLATIONS, r.rebAblation),
+    rebWeighting: oneOf('reb-weighting', values['reb-weighting'], REB_WEIGHTINGS, r.rebWeighting),
+    rebClassifier: oneOf('reb-classifier', values['reb-classifier'], REB_CLASSIFIERS, r.rebClassifier),
+    rebCeWeight: num('reb-ce-weight', values['reb-ce-weight'], r.rebCeWeight),
+    queueSize: num('queue-size', values['queue-size'], r.queueSize, true),
+    numPrototypes: num('prototypes', values.prototypes, r.numPrototypes, true),
+    mocoMomentum: num('moco-momentum', values['moco-momentum'], r.mocoMomentum),
+  } : {}),
 };
 
 try {

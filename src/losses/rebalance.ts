@@ -82,9 +82,9 @@ export function rebSupCon(query: Tensor, key: Tensor, labels: Tensor, queue: Que
  * gradient), so ‖∂L_i/∂W‖_F = ‖δ_i‖·‖h_i‖, and with the bias ‖δ_i‖·sqrt(‖h_i‖² + 1). Returns [B],
  * detached. For a mean-reduced loss whose row i only depends on sample i, δ_i = (1/B) ∂L_i/∂y_i: scale
  * by B for the norm of L_i's own gradient (SPEC 6.1's ∇ uses ‖∂L_i/∂θ‖; θ = the projection head's last
- * linear layer is this project's choice). δ comes from the backward without a hook: split the graph at
- * the layer's output, `y = last(h); y2 = y.detach().requireGrad(); loss(y2).backward(); δ = y2.grad;
- * y.backward(δ)` (the second call continues into the network).
+ * linear layer is this project's choice). δ comes from the backward through `gradHook(y, (δ) => ...)`
+ * on the layer's output (src/autograd.ts; recipe rebsupcon does this), or by splitting the graph there:
+ * `y2 = y.detach().requireGrad(); loss(y2).backward(); δ = y2.grad; y.backward(δ)`.
  * @param outputGrad δ [B, O]; input h [B, I].
  */
 export function perSampleGradNorms(outputGrad: Tensor, input: Tensor, opts: { bias?: boolean } = {}): Tensor {

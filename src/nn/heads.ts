@@ -17,7 +17,18 @@ export class ProjectionHead extends Sequential {
   }
 
   override forward(x: Tensor): Tensor {
-    return l2Normalize(super.forward(x));
+    return l2Normalize(this.split(x).output);
+  }
+
+  /**
+   * The head up to its last linear layer: `hidden` = that layer's input h [N, hidden] (after the ReLU)
+   * and `output` = h Wᵀ + b [N, out] before the L2 normalisation (forward = l2Normalize(output)). For the
+   * per-sample gradient norm of the last layer (Reb-SupCon's ∇, src/losses/rebalance.ts), which needs h
+   * and the gradient arriving at `output`.
+   */
+  split(x: Tensor): { hidden: Tensor; output: Tensor } {
+    const hidden = this.layers.slice(0, -1).reduce((h, m) => m.forward(h), x);
+    return { hidden, output: this.layers[this.layers.length - 1].forward(hidden) };
   }
 }
 

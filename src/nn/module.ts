@@ -138,7 +138,8 @@ function fromInt64(name: string, data: BigInt64Array | BigUint64Array): number[]
 
 /** Applies modules in order; children are named 0, 1, ... like torch.nn.Sequential. */
 export class Sequential extends Module {
-  private readonly layers: Module[];
+  /** The layers in order (subclasses may run a prefix of them, e.g. to expose an inner activation). */
+  protected readonly layers: Module[];
 
   constructor(...layers: Module[]) {
     super();

@@ -21,7 +21,7 @@ import { ResNetCifar, SmallCNN, type Classifier } from '../../nn/resnet.js';
 import { SGD } from '../../optim/sgd.js';
 import { lrSchedule } from '../schedule.js';
 import { accuracyReport, type AccuracyReport } from '../metrics.js';
-import { makeRecipe, type RecipeConfig } from '../recipes.js';
+import { checkRecipeConfig, makeRecipe, type RecipeConfig } from '../recipes.js';
 
 /** Everything that defines a run; saved in every checkpoint. */
 export interface TrainConfig extends RecipeConfig {
@@ -156,6 +156,7 @@ async function exists(path: string): Promise<boolean> {
  */
 export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (line: string) => void } = {}): Promise<TrainResult> {
   const log = opts.log ?? ((line: string) => console.log(line));
+  checkRecipeConfig(cfg);
   const started = performance.now();
   const e = await T.init({ log: false });
   const adapter = e.describeAdapter();
@@ -173,7 +174,9 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
 
   T.manualSeed(cfg.seed);
   const model = buildModel(cfg, classes, 1, height);
-  const recipe = makeRecipe(cfg, { model, trainImages, trainLabels, trainCounts, testImages, testLabels, norm: FASHION_MNIST_NORM });
+  const recipe = makeRecipe(cfg, {
+    model, trainImages, trainLabels, trainCounts, testImages, testLabels, norm: FASHION_MNIST_NORM, makeModel: () => buildModel(cfg, classes, 1, height),
+  });
   const { named, parts } = recipe;
   const decayed = named.filter(([, p]) => !cfg.noDecayBnBias || p.rank > 1).map(([, p]) => p);
   const plain = named.filter(([, p]) => cfg.noDecayBnBias && p.rank <= 1).map(([, p]) => p);
@@ -192,6 +195,7 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
   const state = recipe.state ?? [];
   if (opts.resume && (await exists(ckptPath))) {
     startEpoch = await restore(ckptPath, parts, opt, named, state);
+    await recipe.resumed?.();
     log(`[train] resumed from ${ckptPath} after epoch ${startEpoch}`);
   } else {
     await recipe.init?.();
