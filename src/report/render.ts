@@ -40,17 +40,7 @@ function trainCounts(run: RunData): number[] | undefined {
 function geometryOf(run: RunData): ClassGeometry | undefined {
   const e = run.embeddings;
   if (!e || e.n === 0) return undefined;
-  const counts = trainCounts(run);
-  const g = classGeometry(e.data, e.n, e.d, e.labels);
-  // Minority is about *training* frequency, while classGeometry sees the (often balanced) test counts:
-  // redo the flag from trainCounts with classGeometry's defaults (share 0.2, means closer than 30°).
-  if (counts && counts.length) {
-    const top = counts.reduce((a, b) => Math.max(a, b), 0);
-    const minority = g.classes.map((c, i) => [c, i]).filter(([c]) => counts[c] <= 0.2 * top);
-    g.minorityClasses = minority.map(([c]) => c);
-    const cos30 = Math.cos(Math.PI / 6);
-    g.minorityCollapse = minority.some(([, i], a) => minority.some(([, j], b) => b > a && g.gram[i][j] > cos30));
-  }
+  const g = classGeometry(e.data, e.n, e.d, e.labels, { minorityCounts: trainCounts(run) });
   return g.classes.length > 1 ? g : undefined;
 }
 

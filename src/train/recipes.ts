@@ -17,8 +17,7 @@ import { classWeightRows, ProjectionHead } from '../nn/heads.js';
 import { logitAdjustedCrossEntropy, logitAdjustment } from '../nn/losses.js';
 import type { Module } from '../nn/module.js';
 import type { Classifier } from '../nn/resnet.js';
-import { evaluateClassifier, linearProbe } from './evaluate.js';
-import type { AccuracyReport } from './metrics.js';
+import { evaluateClassifier, linearProbe, type Evaluation } from './evaluate.js';
 
 export type RecipeName = 'ce' | 'ce-la' | 'balanced-softmax' | 'bcl' | 'supcon-lc' | 'supcon' | 'simclr' | 'supmin' | 'supproto';
 export const RECIPES: readonly RecipeName[] = ['ce', 'ce-la', 'balanced-softmax', 'bcl', 'supcon-lc', 'supcon', 'simclr', 'supmin', 'supproto'];
@@ -95,14 +94,16 @@ export interface Recipe {
   evalLabel: string;
   /** The step's scalar loss (called inside a scope; the trainer runs backward). */
   loss(input: StepInput): T.Tensor;
-  /** Test-set accuracies; `auc` (ROC AUC) too where the probe of a binary task reports it. */
-  evaluate(): Promise<AccuracyReport & { auc?: number }>;
+  /** Test-set accuracies and predictions; `auc` (ROC AUC) too where the probe of a binary task reports it. */
+  evaluate(): Promise<Evaluation>;
+  /** The projection head whose output the contrastive loss sees, if any (the diagnostics save that space too). */
+  head?: ProjectionHead;
   dispose(): void;
 }
 
 /** RandAugment n = 2, m = 9 (BCL's classifier view), and SimAugment with SupCon's CIFAR crop scale. */
 const RAND_AUGMENT: Policy = { kind: 'randaugment', n: 2, m: 9 };
-const SIM_AUGMENT: Policy = { kind: 'sim' };
+export const SIM_AUGMENT: Policy = { kind: 'sim' };
 
 /** View pairs [B, V, D] from view-major rows [V*B, D] (augmentViews' row v*B + i). */
 function byViews(z: T.Tensor, views: number): T.Tensor {
@@ -146,6 +147,7 @@ export function makeRecipe(cfg: RecipeConfig, data: RecipeData): Recipe {
       const heads: [string, Module][] = protoHead ? [['head', head], ['head_fc', protoHead]] : [['head', head]];
       return {
         ...base,
+        head,
         parts: [...base.parts, ...heads.map(([n, m]): [string, Module] => [`${n}.`, m])],
         named: [...base.named, ...heads.flatMap(([n, m]) => m.namedParameters(`${n}.`))],
         loss: (input) => {
@@ -182,6 +184,7 @@ export function makeRecipe(cfg: RecipeConfig, data: RecipeData): Recipe {
       const probe = probeSubset(trainLabels, { numClasses: trainCounts.length, seed: cfg.seed, fraction: cfg.probeFraction });
       const probeLabels = Int32Array.from(probe.indices, (i) => trainLabels[i]);
       return {
+        head,
         parts: [...base.parts, ['head.', head]],
         // The classifier is not trained here: the probe replaces it.
         named: [...model.namedParameters().filter(([n]) => !n.startsWith('fc.')), ...head.namedParameters('head.')],
