@@ -1,5 +1,6 @@
 // The data of one training run as the report needs it, independent of where it came from (a run
 // directory on disk via src/report/node/load-run.ts, or built in memory by a test or a browser page).
+import type { ThresholdRow } from '../geometry/analysis.js';
 import type { ClassGeometry } from '../metrics/geometry.js';
 import type { AccuracyReport } from '../train/metrics.js';
 
@@ -91,6 +92,16 @@ export interface OptimalGeometry {
   gram: number[][];
   /** How the run's recipe maps to the objective (runObjective in src/geometry/learned.ts). */
   note?: string;
+  /** Number of negatives N it was solved for (where the loss has one). */
+  negatives?: number;
+}
+
+/** Minority-collapse thresholds ρ*(N, τ) of a two-level problem (K classes, m majority), for the report's curves. */
+export interface ThresholdCurves {
+  loss: string;
+  classes: number;
+  majority: number;
+  rows: ThresholdRow[];
 }
 
 export interface RunData {
@@ -110,6 +121,7 @@ export interface RunData {
   classifierNorms?: number[];
   metrics?: ExtraMetrics;
   optimal?: OptimalGeometry;
+  thresholds?: ThresholdCurves;
   /** Problems met while loading (a truncated log line, an unreadable file), shown in the report. */
   notes?: string[];
 }
