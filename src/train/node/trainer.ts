@@ -258,12 +258,14 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
     imagesPerSecond: trainMs ? (trainedImages * 1000) / trainMs : NaN,
   };
   // Diagnostics of the final model for the report: a run resumed after its last epoch evaluates once here.
+  const diagStart = performance.now();
   const diag = await computeDiagnostics({
     model, head: recipe.head, evaluation: lastEval ?? (await recipe.evaluate()), trainImages, trainLabels, trainCounts, testImages, testLabels,
     norm: FASHION_MNIST_NORM, batchSize: cfg.batchSize, seed: cfg.seed,
   });
   await saveSafetensors(join(cfg.out, 'embeddings.safetensors'), diag.tensors, { format: 'pt' });
   await writeFileAtomic(join(cfg.out, 'metrics.json'), new TextEncoder().encode(`${JSON.stringify(diag.metrics)}\n`));
+  log(`[train] diagnostics: embeddings.safetensors, metrics.json (${((performance.now() - diagStart) / 1000).toFixed(1)} s)`);
   recipe.dispose();
   opt.dispose();
   model.dispose();
