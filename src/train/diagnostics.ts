@@ -93,9 +93,8 @@ export async function computeDiagnostics(input: DiagnosticsInput): Promise<Diagn
   // 3. Per-class mean gradient norm at that classifier, summed per class on the device.
   const gradIdx = cappedSubset(trainLabels, classes, input.gradientPerClass ?? 256, seed, STREAM.balanced);
   const gradLabels = Int32Array.from(gradIdx, (i) => trainLabels[i]);
-  const layer: LinearLayer | CosineClassifier = probe
-    ? { weight: T.tensor(probe.weight, [classes, d]).keep(), bias: T.tensor(probe.bias, [classes]).keep() }
-    : (fc as Linear | CosineClassifier);
+  const probeLayer = probe ? { weight: T.tensor(probe.weight, [classes, d]).keep(), bias: T.tensor(probe.bias, [classes]).keep() } : null;
+  const layer: LinearLayer | CosineClassifier = probeLayer ?? (fc as Linear | CosineClassifier);
   const gradSums = T.scope(() => {
     const norms = cleanBatches(model, trainImages, gradIdx, batchSize, norm, (x, start, count) => {
       const h = probe ? T.l2Normalize(model.features(x)) : model.features(x);
@@ -106,7 +105,8 @@ export async function computeDiagnostics(input: DiagnosticsInput): Promise<Diagn
     return sums;
   });
   const sums = await readOnce(gradSums);
-  if (probe) for (const t of [layer.weight, (layer as LinearLayer).bias!]) t.dispose();
+  probeLayer?.weight.dispose();
+  probeLayer?.bias.dispose();
   const gradCounts = new Array<number>(classes).fill(0);
   for (const y of gradLabels) gradCounts[y]++;
 

@@ -21,9 +21,14 @@ export function deviceBatches(model: Classifier, n: number, batchSize: number, f
       const count = Math.min(batchSize, n - start);
       parts.push(T.noGrad(() => T.scope(() => fn(start, count))).keep());
     }
-    return parts.length === 1 ? parts[0] : T.noGrad(() => T.concat(parts).keep());
+    if (parts.length === 1) return parts[0];
+    const all = T.noGrad(() => T.concat(parts).keep());
+    for (const p of parts) p.dispose();
+    return all;
+  } catch (err) {
+    for (const p of parts) p.dispose();
+    throw err;
   } finally {
-    if (parts.length > 1) for (const p of parts) p.dispose();
     model.train();
   }
 }
