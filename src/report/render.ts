@@ -222,6 +222,7 @@ function thresholdCaption(c: ThresholdCurves): string {
   const none = c.rows.filter((r) => !Number.isFinite(r.ratio)).length;
   return `Minority-collapse threshold of the ${c.loss} population loss for ${c.classes} classes, ${c.majority} of them majority classes of share p_maj and the rest minority classes of share p_min: ` +
     'past ρ* = p_maj/p_min the optimal minority class means coincide (exact KKT criterion, src/geometry/analysis.ts).' +
+    (c.loss === 'supcon' ? '' : ` The ${c.loss} loss does not depend on N: one threshold per τ, drawn flat.`) +
     (none ? ` ${none} point(s) without collapse up to ρ = 1e8 are left out.` : '') +
     (c.rows.some((r) => !r.converged) ? ' (?): a solve behind that curve stopped short of its tolerance; treat it as indicative.' : '');
 }
