@@ -94,7 +94,7 @@ export interface Recipe {
   evalLabel: string;
   /** The step's scalar loss (called inside a scope; the trainer runs backward). */
   loss(input: StepInput): T.Tensor;
-  /** Test-set accuracies and predictions; `auc` (ROC AUC) too where the probe of a binary task reports it. */
+  /** Test-set accuracies and predictions; `auc` (ROC AUC) too on a binary task. */
   evaluate(): Promise<Evaluation>;
   /** The projection head whose output the contrastive loss sees, if any (the diagnostics save that space too). */
   head?: ProjectionHead;
