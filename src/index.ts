@@ -84,3 +84,4 @@ export { neighbourStats, type NeighbourOptions, type NeighbourStats } from './me
 export { twoClassesMetrics, classMeans, type TwoClassesOptions, type TwoClassesMetrics, type ClassMetrics } from './metrics/two-classes.js';
 export { classGeometry, type GeometryOptions, type ClassGeometry } from './metrics/geometry.js';
 export { confusionMatrix, balancedAccuracy, rocAuc } from './metrics/evaluation.js';
+export { classifierGradNorms, type LinearLayer } from './metrics/gradients.js';

@@ -1,11 +1,18 @@
 // The optimal-geometry solver (issue 8): pure CPU, float64, no device needed.
-import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   certify, collapseGroups, collapseThreshold, geometryObjective, recoverMeans, solveGeometry, twoLevelProportions,
   type GeometryLoss,
 } from '../src/index.js';
 import { gram } from '../src/geometry/linalg.js';
 import { Rng } from '../src/data/random.js';
+import { compareGeometry, runObjective } from '../src/geometry/learned.js';
+import { saveSafetensors } from '../src/io/node/safetensors.js';
 
 /** The ETF Gram matrix: 1 on the diagonal, −1/(K−1) elsewhere. */
 function etf(k: number): Float64Array {
@@ -206,4 +213,77 @@ describe('geometry CLI', () => {
     expect(summary.collapseGroups).toEqual([]);
     expect(out).toContain('KKT:');
   });
+});
+
+describe('learned vs optimal (geometry --run)', () => {
+  const k = 3;
+  /** ETF vertices in the plane: unit vectors 120° apart. */
+  const etfVertex = (c: number) => [Math.cos((2 * Math.PI * c) / k), Math.sin((2 * Math.PI * c) / k), 0];
+  let root = '';
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'geometry-run-'));
+  });
+  afterAll(async () => {
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  /** A run directory: summary.json and embeddings.safetensors whose rows of class c are `row(c)` (10 per class). */
+  async function writeRun(name: string, row: (c: number) => number[], extra: { projections?: (c: number) => number[]; config?: object } = {}): Promise<string> {
+    const dir = join(root, name);
+    await mkdir(dir, { recursive: true });
+    const config = extra.config ?? { recipe: 'supcon', temperature: 0.5, batchSize: 8 };
+    await writeFile(join(dir, 'summary.json'), JSON.stringify({ config, trainCounts: [10, 10, 10] }));
+    const labels = Int32Array.from({ length: 10 * k }, (_, i) => i % k);
+    // Rows are scaled by 2 + i (the learned Gram is of normalised rows, so the scale must not matter).
+    const rows = (f: (c: number) => number[]) => Float32Array.from(Array.from(labels, (c, i) => f(c).map((v) => v * (2 + i))).flat());
+    const tensors: Record<string, { data: Float32Array | Int32Array; shape: number[] }> = { embeddings: { data: rows(row), shape: [labels.length, 3] }, labels: { data: labels, shape: [labels.length] } };
+    if (extra.projections) tensors.projections = { data: rows(extra.projections), shape: [labels.length, 3] };
+    await saveSafetensors(join(dir, 'embeddings.safetensors'), tensors);
+    return dir;
+  }
+
+  const cli = (args: string[]) => promisify(execFile)('npx', ['tsx', 'src/cli/geometry.ts', ...args]);
+  const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!);
+
+  it('runObjective maps each recipe to its loss, τ and N = 2B − 2', () => {
+    expect(runObjective({ recipe: 'supcon', temperature: 0.07, batchSize: 64 })).toMatchObject({ loss: 'supcon', tau: 0.07, negatives: 126 });
+    expect(runObjective({ recipe: 'bcl', temperature: 0.1, batchSize: 128 })).toMatchObject({ loss: 'bcl', tau: 0.1 });
+    expect(runObjective({ recipe: 'bcl', bclAblation: 'complement', temperature: 0.1, batchSize: 4 })).toMatchObject({ loss: 'supcon', negatives: 6 });
+    expect(runObjective({ recipe: 'ce', temperature: 0.1, batchSize: 128 })).toMatchObject({ loss: 'supcon', negatives: 254, note: expect.stringMatching(/no contrastive loss/) });
+    expect(runObjective(undefined)).toMatchObject({ loss: 'supcon', tau: 0.1, negatives: 255 });
+  });
+
+  it('compareGeometry: distance, pair angles and groups of a collapsed set against the ETF', () => {
+    const collapsed = [[1, -1, -1], [-1, 1, 1], [-1, 1, 1]];
+    const etfRows = Array.from({ length: k }, (_, i) => Array.from({ length: k }, (_, j) => (i === j ? 1 : -0.5)));
+    const cmp = compareGeometry(collapsed, etfRows);
+    expect(cmp.distance).toBeCloseTo(Math.sqrt(5.5), 12); // four entries off by 0.5, two by 1.5
+    expect(cmp.pairs.map((p) => Math.round(p.difference))).toEqual([60, 60, -120]);
+    expect(cmp.learnedGroups).toEqual([[1, 2]]);
+    expect(cmp.optimalGroups).toEqual([]);
+    expect(() => compareGeometry(collapsed, [[1]])).toThrow(/compareGeometry: expected two K×K Gram matrices of the same K/);
+  });
+
+  it('the CLI compares a run with its optimum: learned ETF at balanced proportions gives distance 0; a collapsed set √5.5', async () => {
+    const etfRun = await writeRun('etf', etfVertex);
+    // The collapsed run saves projections (compared) and ETF embeddings (ignored when projections exist).
+    const collapsedRun = await writeRun('collapsed', etfVertex, { projections: (c) => (c === 0 ? [1, 0, 0] : [-1, 0, 0]) });
+    const bare = join(root, 'bare');
+    await mkdir(bare);
+    await writeFile(join(bare, 'summary.json'), JSON.stringify({ trainCounts: [10, 10, 10] }));
+    const [a, b, missing, noEmb] = await Promise.allSettled([cli(['--run', etfRun]), cli(['--run', collapsedRun]), cli(['--run', join(root, 'nope')]), cli(['--run', bare])]);
+    if (a.status !== 'fulfilled' || b.status !== 'fulfilled') throw new Error('geometry --run failed');
+    const etf = lastJson(a.value.stdout);
+    expect(etf).toMatchObject({ space: 'embeddings', loss: 'supcon', tau: 0.5, negatives: 14, learnedGroups: [], optimalGroups: [] });
+    expect(etf.kktResidual).toBeLessThan(1e-8);
+    expect(etf.distance).toBeLessThan(1e-6);
+    expect(a.value.stdout).toContain('|G_learned - G_optimal|_F = 0.000000');
+    const col = lastJson(b.value.stdout);
+    expect(col.space).toBe('projections');
+    expect(col.distance).toBeCloseTo(Math.sqrt(5.5), 5);
+    expect(col.learnedGroups).toEqual([[1, 2]]);
+    expect(b.value.stdout).toMatch(/collapse groups: learned \(means < 30 deg apart\) \{1,2\}; optimal none/);
+    expect(missing).toMatchObject({ status: 'rejected', reason: { code: 1, stderr: expect.stringMatching(/\[geometry\] --run: run directory '.*nope' does not exist/) } });
+    expect(noEmb).toMatchObject({ status: 'rejected', reason: { code: 1, stderr: expect.stringMatching(/\[geometry\] --run: '.*bare' has no usable embeddings\.safetensors/) } });
+  }, 120_000);
 });

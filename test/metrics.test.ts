@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { expectClose, rng } from './reference/check.js';
-import { aucBruteForce, twoClassesRef } from './reference/metrics.js';
+import { aucBruteForce, classifierGradNormsRef, twoClassesRef } from './reference/metrics.js';
 import { expectRejectedBeforeGpu, normalArr, useCooperativeThreads } from './helpers.js';
 
 beforeAll(async () => {
@@ -174,6 +174,55 @@ describe('evaluation metrics', () => {
     const tight = T.classGeometry(x, 7, 2, labels, { ...opts, collapseDegrees: 50 });
     expect(tight.minorityCollapse).toBe(true);
   });
+});
+
+describe('per-sample gradient norms at the classifier', () => {
+  const [n, d, k] = [13, 6, 4];
+  const h = Float32Array.from(normalArr([n, d], next).data);
+  const labels = Int32Array.from({ length: n }, (_, i) => i % k);
+  const w = Float32Array.from(normalArr([k, d], next, 0, 0.7).data);
+  const b = Float32Array.from(normalArr([k], next).data);
+  const linearLogits = (x: Float64Array, wt: Float64Array, bias: Float64Array | null) =>
+    Float64Array.from({ length: k }, (_, c) => x.reduce((s, v, j) => s + v * wt[c * d + j], bias ? bias[c] : 0));
+
+  for (const withBias of [true, false]) {
+    it(`linear ${withBias ? 'with' : 'without'} bias: ‖δ‖·sqrt(‖h‖² (+ 1)) matches the explicit float64 gradient`, async () => {
+      const got = T.scope(() => T.classifierGradNorms(
+        { weight: T.tensor(w, [k, d]), bias: withBias ? T.tensor(b, [k]) : null }, T.tensor(h, [n, d]), T.tensor(labels, [n], 'i32'),
+      ).keep());
+      const want = classifierGradNormsRef(h, labels, d, Float64Array.from(w), withBias ? Float64Array.from(b) : null, linearLogits);
+      expectClose(await got.read(), want, 1e-5, 'linear gradient norms');
+      got.dispose();
+    });
+  }
+
+  it('cosine classifier: the closed form matches the explicit float64 gradient', async () => {
+    const fc = new T.CosineClassifier(d, k, 16);
+    const wd = Float64Array.from(await fc.weight.read()); // [d, K]
+    const got = T.scope(() => T.classifierGradNorms(fc, T.tensor(h, [n, d]), T.tensor(labels, [n], 'i32')).keep());
+    const cosineLogits = (x: Float64Array, wt: Float64Array) => {
+      const hn = Math.hypot(...x);
+      return Float64Array.from({ length: k }, (_, c) => {
+        let dot = 0;
+        let ww = 0;
+        for (let j = 0; j < d; j++) {
+          dot += x[j] * wt[j * k + c];
+          ww += wt[j * k + c] ** 2;
+        }
+        return (16 * dot) / (hn * Math.sqrt(ww));
+      });
+    };
+    const want = classifierGradNormsRef(h, labels, d, wd, null, cosineLogits);
+    expectClose(await got.read(), want, 1e-4, 'cosine gradient norms');
+    got.dispose();
+    fc.dispose();
+  });
+
+  it('reject mismatched shapes naming the op', () => T.scope(() => {
+    const x = T.tensor(h, [n, d]);
+    expect(() => T.classifierGradNorms({ weight: T.tensor(w, [k, d]), bias: null }, T.reshape(x, [n * 2, d / 2]), T.tensor(new Int32Array(n * 2), [n * 2], 'i32'))).toThrow(/classifierGradNorms: inputs .* do not match the classifier weight \[4, 6\]/);
+    expect(() => T.classifierGradNorms({ weight: T.tensor(w, [k, d]), bias: null }, x, T.tensor(labels.subarray(1), [n - 1], 'i32'))).toThrow(/classifierGradNorms: expected labels \[13\] i32/);
+  }));
 });
 
 describe('input errors', () => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveSafetensors } from '../src/io/node/safetensors.js';
 import { loadRun, writeComparison, writeReport } from '../src/report/node/load-run.js';
 import { projectEmbeddings } from '../src/report/analysis.js';
-import { renderComparison, renderReport } from '../src/report/render.js';
+import { renderComparison, renderReport, renderSweep } from '../src/report/render.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const K = 4;
@@ -55,17 +55,20 @@ async function writeRuns(): Promise<void> {
   await mkdir(full);
   await mkdir(bare);
   const steps = Array.from({ length: 30 }, (_, i) => JSON.stringify({ step: i + 1, loss: 2.3 / Math.sqrt(i + 1), lr: 0.05 }));
-  const summary = JSON.stringify({ config: { dataset: 'synthetic', imbalance: 62.5, model: 'small-cnn', loss: 'ce', epochs: 3, classifier: 'linear' }, adapter: 'test adapter', trainCounts: COUNTS, final: { top1: 0.5 }, wallSeconds: 12.5, imagesPerSecond: 800 });
+  const summary = JSON.stringify({ config: { dataset: 'synthetic', imbalance: 62.5, model: 'small-cnn', recipe: 'supcon', temperature: 0.1, batchSize: 128, epochs: 3, classifier: 'linear' }, adapter: 'test adapter', trainCounts: COUNTS, final: { top1: 0.5 }, wallSeconds: 12.5, imagesPerSecond: 800 });
   await writeFile(join(full, 'log.jsonl'), [...steps, ...epochLines(3, 1), '{"epoch": 4, "trunc', summary].join('\n') + '\n');
   const { data, labels } = embeddings(200, 8);
   const weights = new Float32Array(K * 8).map((_, i) => (i % 8 === Math.floor(i / 8) ? 1 / (1 + Math.floor(i / 8)) : 0));
-  await saveSafetensors(join(full, 'embeddings.safetensors'), { embeddings: { data, shape: [200, 8] }, labels: { data: labels, shape: [200] } });
+  // Projections: the embeddings' first 4 dims, i.e. a class-c row near e_c (unit rows as the head makes them).
+  const proj = Float32Array.from({ length: 200 * 4 }, (_, i) => data[Math.floor(i / 4) * 8 + (i % 4)]);
+  await saveSafetensors(join(full, 'embeddings.safetensors'), { embeddings: { data, shape: [200, 8] }, labels: { data: labels, shape: [200] }, projections: { data: proj, shape: [200, 4] } });
   await saveSafetensors(join(full, 'checkpoint.safetensors'), { 'fc.weight': { data: weights, shape: [K, 8] } });
   const predicted = Array.from(labels, (y, i) => (i % 5 === 0 ? 0 : y));
   await writeFile(join(full, 'metrics.json'), JSON.stringify({
     classNames: ['cat', 'dog', 'fox', 'owl'],
     predictions: { predicted, labels: Array.from(labels) },
-    twoClasses: { sadMean: 0.4, m: 10, classes: COUNTS.map((n, c) => ({ label: c, samples: n, sad: 0.4, saa: 80 - c, cad: 1.1, cac: 70, uniformity: -2 })) },
+    gradientNorms: { perClass: [0.1, 0.3, 0.6, 0.9], samples: [256, 120, 40, 8], classifier: 'linear' },
+    twoClasses: { sadMean: 0.4, m: 10, space: 'projections', views: '2 SimAugment views of 200 test images', classes: COUNTS.map((n, c) => ({ label: c, samples: n, sad: 0.4, saa: 80 - c, cad: 1.1, cac: 70, uniformity: -2 })) },
   }));
   await writeFile(join(bare, 'log.jsonl'), `${epochLines(2, 0.8).join('\n')}\n`);
 }
@@ -84,6 +87,10 @@ describe('loadRun', () => {
     expect(run.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
     expect(run.trainCounts).toEqual(COUNTS);
     expect(run.embeddings).toMatchObject({ n: 200, d: 8 });
+    expect(run.projections).toMatchObject({ n: 200, d: 4 });
+    expect(run.optimal).toMatchObject({ objective: 'supcon(tau=0.1, N=254)', negatives: 254, note: expect.stringMatching(/^supcon: SupCon/) });
+    expect(run.thresholds).toMatchObject({ loss: 'supcon', classes: 4, majority: 2 });
+    expect(run.thresholds!.rows).toHaveLength(18);
     expect(run.classifierNorms!.map((v) => v.toFixed(3))).toEqual(['1.000', '0.500', '0.333', '0.250']);
     expect(run.classNames).toEqual(['cat', 'dog', 'fox', 'owl']);
     expect(run.optimal?.gram).toHaveLength(K);
@@ -100,6 +107,15 @@ describe('loadRun', () => {
     await expect(loadRun(join(full, 'log.jsonl'))).rejects.toThrow(/is not a directory/);
   });
 
+  it('the geometry CLI writes the threshold curves as a page (--sweep --html)', async () => {
+    const out = join(root, 'sweep.html');
+    const { stdout } = await promisify(execFile)('npx', ['tsx', 'src/cli/geometry.ts', '--sweep', '--taus', '0.5,1', '--negatives-list', '1,16,255', '--html', out]);
+    expect(stdout).toContain(`wrote ${out}`);
+    const html = await readFile(out, 'utf8');
+    expect(html).toContain('Minority-collapse thresholds: supcon, K = 4, m = 2');
+    expect(html.match(/<polyline /g)).toHaveLength(2);
+  });
+
   it('the CLI exits 1 with one line for a missing run directory', async () => {
     const run = promisify(execFile)('npx', ['tsx', 'src/cli/report.ts', 'report', join(root, 'missing')]);
     await expect(run).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/\[report\] report: run directory .* does not exist/) });
@@ -109,13 +125,22 @@ describe('loadRun', () => {
 describe('renderReport', () => {
   it('has every section, inline SVG only, and nothing fetched', async () => {
     const html = renderReport(await loadRun(full));
-    for (const h of ['Metrics', 'Training curves', 'Per-class accuracy', 'Class-mean geometry', 'Classifier norms', 'Embeddings', 'Two-Classes metrics', 'Confusion matrix']) {
+    for (const h of ['Metrics', 'Training curves', 'Per-class accuracy', 'Class-mean geometry', 'Minority-collapse thresholds', 'Classifier norms and gradient norms', 'Embeddings', 'Two-Classes metrics', 'Confusion matrix']) {
       expect(html).toContain(`<h2>${h}`);
     }
     expect(html).toContain('ideal simplex (ETF)');
-    expect(html).toContain('optimal: supcon(tau=0.1, N=255)');
+    expect(html).toContain('<h3>Learned vs optimal geometry');
+    expect(html).toContain('learned (projections)');
+    expect(html).toContain('optimal: supcon(tau=0.1, N=254)');
+    expect(html).toContain('learned − optimal');
+    expect(html).toMatch(/Frobenius distance ‖G_learned − G_optimal‖ = \d/);
+    expect(html).toContain('threshold ρ* = p_maj/p_min');
+    expect(html).toContain("run's N = 254");
+    expect(html).toContain('mean ‖∂CE_i/∂W‖');
+    expect(html).toContain('space: projections');
+    expect(html).not.toMatch(/No gradient norms|No threshold curves|No optimal geometry|learned vs optimal omitted/);
     expect(html).toContain('top-2 principal directions of the centred class means');
-    expect(html.match(/<svg /g)!.length).toBeGreaterThanOrEqual(9);
+    expect(html.match(/<svg /g)!.length).toBeGreaterThanOrEqual(14);
     expect(html.match(/<svg /g)!.length).toBe(html.match(/<\/svg>/g)!.length);
     expect(html).not.toMatch(/<script|src=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
     expect(html).not.toContain('NaN');
@@ -180,7 +205,9 @@ describe('in headless Chromium', () => {
   });
 
   it('renders the report and the comparison with no console error and a non-blank screenshot', async () => {
-    for (const html of [renderReport(await loadRun(full)), renderComparison([await loadRun(full), await loadRun(bare)])]) {
+    const run = await loadRun(full);
+    // The run report, the comparison, and the page of npm run geometry -- --sweep --html.
+    for (const html of [renderReport(run), renderComparison([run, await loadRun(bare)]), renderSweep(run.thresholds!)]) {
       const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
       const errors: string[] = [];
       const requests: string[] = [];

@@ -44,6 +44,45 @@ describe('train', () => {
     const html = await readFile(join(dir, 'learn', 'report.html'), 'utf8');
     expect(html).toContain('<svg');
     expect(lines.at(-1)).toBe(`[train] report: ${join(dir, 'learn', 'report.html')}`);
+
+    // The diagnostics: test embeddings with labels and the classifier's weights ...
+    const emb = await loadSafetensors(join(dir, 'learn', 'embeddings.safetensors'));
+    const [n, d] = emb.tensors.get('embeddings')!.shape;
+    expect(n).toBe(200);
+    expect(emb.tensors.get('labels')!.data).toHaveLength(200);
+    expect(emb.tensors.get('weights')!.shape).toEqual([10, d]);
+    expect(Array.from(emb.tensors.get('weights')!.data as Float32Array)).toEqual(Array.from(ckpt.tensors.get('fc.weight')!.data as Float32Array));
+    expect(emb.tensors.has('projections')).toBe(false); // ce has no projection head
+    // ... and metrics.json, consistent with the run's own evaluation.
+    const m = JSON.parse(await readFile(join(dir, 'learn', 'metrics.json'), 'utf8'));
+    expect(m.balancedAccuracy).toBeCloseTo(r.final.classAverage, 12); // balanced test set: the same number
+    const { predicted, labels } = m.predictions;
+    expect(predicted.filter((p: number, i: number) => p === labels[i]).length / labels.length).toBeCloseTo(r.final.top1, 12);
+    expect(m.twoClasses).toMatchObject({ m: 20, space: 'embeddings (L2-normalised)' });
+    expect(m.twoClasses.classes).toHaveLength(10);
+    for (const c of m.twoClasses.classes) expect(c.saa).toBeGreaterThanOrEqual(0);
+    expect(m.geometry.embeddings.gram).toHaveLength(10);
+    expect(m.geometry.embeddings.etfDistance).toBeGreaterThan(0);
+    expect(m.classifierNorms).toHaveLength(10);
+    expect(m.gradientNorms.classifier).toBe('linear');
+    expect(m.gradientNorms.samples).toEqual(r.trainCounts);
+    for (const g of m.gradientNorms.perClass) expect(g).toBeGreaterThan(0);
+    // The report draws them all: no 'missing data' note for these sections.
+    for (const h of ['<h3>Learned vs optimal geometry', 'Minority-collapse thresholds', 'mean ‖∂CE_i/∂W‖', '<th>SAD</th>', 'Confusion matrix']) expect(html).toContain(h);
+    expect(html).not.toMatch(/No embeddings|No Two-Classes metrics|No gradient norms|No classifier weights|No optimal geometry|No threshold curves/);
+  }, 300_000);
+
+  it('a probe recipe saves the projections and the probe as its classifier', async () => {
+    await train(tiny('probe', { recipe: 'supcon', epochs: 1, probeSteps: 20 }), quiet);
+    const emb = await loadSafetensors(join(dir, 'probe', 'embeddings.safetensors'));
+    expect(emb.tensors.get('projections')!.shape).toEqual([200, DEFAULT_CONFIG.featDim]);
+    const m = JSON.parse(await readFile(join(dir, 'probe', 'metrics.json'), 'utf8'));
+    expect(m.gradientNorms.classifier).toBe('probe');
+    expect(m.twoClasses.space).toBe('projections');
+    expect(Object.keys(m.geometry)).toEqual(['embeddings', 'projections']);
+    const html = await readFile(join(dir, 'probe', 'report.html'), 'utf8');
+    expect(html).toContain('learned (projections)');
+    expect(html).toContain('linear probe');
   }, 300_000);
 
   it('resuming after epoch 1 reproduces the uninterrupted run exactly', async () => {

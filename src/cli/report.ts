@@ -10,7 +10,8 @@ const HELP = `Usage: npm run report -- <run-dir> [options]
        npm run compare -- <run-dir> <run-dir> ... [--out FILE] [options]
   --out FILE              compare only: where to write (default compare.html beside the first run)
   --no-optimal            skip solving for the optimal class-mean geometry
-  --loss supcon|bcl|bcl-balanced --tau T --negatives N   objective of that solve (default supcon, 0.1, 255)
+  --loss supcon|bcl|bcl-balanced --tau T --negatives N   objective of that solve (default: the run's own,
+                          from its recipe, temperature and batch size; see runObjective in src/geometry/learned.ts)
 A run directory holds log.jsonl (and optionally summary.json, checkpoint.safetensors,
 embeddings.safetensors, metrics.json; see src/report/node/load-run.ts).`;
 

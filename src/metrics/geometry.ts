@@ -13,6 +13,11 @@ export interface GeometryOptions {
   /** A class is a minority class when its count ≤ minorityShare × the largest count. Default 0.2. */
   minorityShare?: number;
   /**
+   * Counts per label that decide which classes are minority, e.g. the training counts (minority is about
+   * training frequency, while the embeddings are often of a balanced test set). Default: the counts here.
+   */
+  minorityCounts?: readonly number[];
+  /**
    * Minority collapse (Fang et al., 2021: minority classifiers/means merge) is flagged when two minority
    * class means are less than this many degrees apart. Default 30°, well below the 90° or more of any
    * simplex with K ≥ 2 classes.
@@ -79,9 +84,10 @@ export function classGeometry(x: ArrayLike<number>, n: number, d: number, labels
       if (b > a) angles.push((Math.acos(Math.max(-1, Math.min(1, gram[a][b]))) * 180) / Math.PI);
     }
   }
-  const largest = Math.max(...counts);
+  const decide = opts.minorityCounts ? classes.map((c) => opts.minorityCounts![c] ?? 0) : counts;
+  const largest = Math.max(...(opts.minorityCounts ?? counts));
   const share = opts.minorityShare ?? 0.2;
-  const minority = classes.map((_, c) => c).filter((c) => counts[c] <= share * largest);
+  const minority = classes.map((_, c) => c).filter((c) => decide[c] <= share * largest);
   const limit = opts.collapseDegrees ?? 30;
   let collapse = false;
   for (const a of minority) for (const b of minority) if (b > a && (Math.acos(Math.max(-1, Math.min(1, gram[a][b]))) * 180) / Math.PI < limit) collapse = true;

@@ -1,11 +1,12 @@
 // The computations behind the report's figures that are not plain drawing: the ideal simplex Gram
 // matrix, the 2-D view of embeddings, the solver's optimal geometry for a run's class proportions and
 // the reduction of Two-Classes metrics to JSON numbers. CPU, float64, K (classes) small.
+import { thresholdSweep, type ThresholdRow } from '../geometry/analysis.js';
 import { geometryObjective, type GeometryLoss } from '../geometry/objectives.js';
 import { jacobiEigen } from '../geometry/linalg.js';
 import { solveGeometry } from '../geometry/solver.js';
 import { classMeans, type TwoClassesMetrics } from '../metrics/two-classes.js';
-import type { Embeddings, ExtraMetrics, OptimalGeometry } from './types.js';
+import type { Embeddings, ExtraMetrics, OptimalGeometry, ThresholdCurves } from './types.js';
 
 /** Gram matrix of a regular simplex (the ETF) of k unit vectors: 1 on the diagonal, −1/(k−1) off it. */
 export function etfGram(k: number): number[][] {
@@ -98,7 +99,38 @@ export function optimalGeometry(trainCounts: readonly number[], opts: OptimalOpt
   const objective = geometryObjective(opts.loss ?? 'supcon', { proportions: trainCounts, tau: opts.tau ?? 0.1, negatives: opts.negatives });
   const sol = solveGeometry(objective, { seed: opts.seed ?? 0 });
   const k = sol.k;
-  return { objective: objective.name, gram: Array.from({ length: k }, (_, i) => Array.from(sol.gram.subarray(i * k, (i + 1) * k))) };
+  return { objective: objective.name, negatives: opts.negatives, gram: Array.from({ length: k }, (_, i) => Array.from(sol.gram.subarray(i * k, (i + 1) * k))) };
+}
+
+/** The problem of the report's threshold curves: SupCon's documented two-level case (K = 4, m = 2). */
+export interface ThresholdCurveOptions {
+  loss: GeometryLoss;
+  classes?: number;
+  majority?: number;
+  taus?: number[];
+  negatives?: number[];
+}
+
+const curveCache = new Map<string, ThresholdRow[]>();
+
+/**
+ * Minority-collapse thresholds ρ*(N) for a few τ (thresholdSweep of src/geometry/analysis.ts), memoised
+ * per problem so that a comparison of many runs solves once. Defaults: K = 4 with m = 2 majority classes
+ * (the setting with finite thresholds at every τ; m ≥ 3 never collapses), τ ∈ {0.2, 0.5, 1} (lower τ
+ * pushes ρ* towards 1e6 and float64's limits), N ∈ {1, 4, 16, 64, 255, 1024}; bisection to 0.1 %
+ * (about 0.5 s for SupCon). BCL's losses do not depend on N, so they are solved at one N and the
+ * threshold repeated along N.
+ */
+export function thresholdCurves(opts: ThresholdCurveOptions): ThresholdCurves {
+  const { loss, classes = 4, majority = 2, taus = [0.2, 0.5, 1], negatives = [1, 4, 16, 64, 255, 1024] } = opts;
+  const key = JSON.stringify([loss, classes, majority, taus, negatives]);
+  let rows = curveCache.get(key);
+  if (!rows) {
+    const solved = thresholdSweep({ loss, classes, majority }, taus, loss === 'supcon' ? negatives : negatives.slice(0, 1), { relativeTolerance: 1e-3 });
+    rows = loss === 'supcon' ? solved : solved.flatMap((r) => negatives.map((n) => ({ ...r, negatives: n })));
+    curveCache.set(key, rows);
+  }
+  return { loss, classes, majority, rows };
 }
 
 /** Two-Classes metrics reduced to the per-class means a report (and `metrics.json`) holds. */

@@ -3,12 +3,13 @@
 // Pure functions of RunData; every figure whose data is missing is replaced by a one-line note.
 import { balancedAccuracy, confusionMatrix } from '../metrics/evaluation.js';
 import { classGeometry, type ClassGeometry } from '../metrics/geometry.js';
+import { compareGeometry, learnedGram } from '../geometry/learned.js';
 import { etfGram, headToTail, projectEmbeddings } from './analysis.js';
 import { barChart, esc, fmt, heatmap, lineChart, PALETTE, scatter, type Series } from './svg.js';
-import type { EpochRecord, RunData } from './types.js';
+import type { EpochRecord, RunData, ThresholdCurves } from './types.js';
 
 const CSS = `body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1150px;color:#222;padding:0 16px}
-h1{font-size:22px}h2{font-size:17px;border-bottom:1px solid #ddd;padding-bottom:3px;margin-top:28px}
+h1{font-size:22px}h3{font-size:15px;margin-top:18px}h2{font-size:17px;border-bottom:1px solid #ddd;padding-bottom:3px;margin-top:28px}
 table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.best{font-weight:bold}
 .row{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}.note{color:#8a5a00;background:#fff8e6;padding:4px 8px;border-left:3px solid #e69f00}
@@ -40,17 +41,7 @@ function trainCounts(run: RunData): number[] | undefined {
 function geometryOf(run: RunData): ClassGeometry | undefined {
   const e = run.embeddings;
   if (!e || e.n === 0) return undefined;
-  const counts = trainCounts(run);
-  const g = classGeometry(e.data, e.n, e.d, e.labels);
-  // Minority is about *training* frequency, while classGeometry sees the (often balanced) test counts:
-  // redo the flag from trainCounts with classGeometry's defaults (share 0.2, means closer than 30°).
-  if (counts && counts.length) {
-    const top = counts.reduce((a, b) => Math.max(a, b), 0);
-    const minority = g.classes.map((c, i) => [c, i]).filter(([c]) => counts[c] <= 0.2 * top);
-    g.minorityClasses = minority.map(([c]) => c);
-    const cos30 = Math.cos(Math.PI / 6);
-    g.minorityCollapse = minority.some(([, i], a) => minority.some(([, j], b) => b > a && g.gram[i][j] > cos30));
-  }
+  const g = classGeometry(e.data, e.n, e.d, e.labels, { minorityCounts: trainCounts(run) });
   return g.classes.length > 1 ? g : undefined;
 }
 
@@ -161,7 +152,7 @@ function perClass(run: RunData): string {
   return chart + caption(cap);
 }
 
-/** Trained class-mean cosines beside the ETF and, if solved, the optimal geometry; plus the figures. */
+/** Trained class-mean cosines beside the ETF; then the learned geometry against the solver's optimum. */
 function geometrySection(run: RunData, geo: ClassGeometry | undefined): string {
   if (!geo) return note('No embeddings (embeddings.safetensors) with two or more classes: class-mean geometry omitted.');
   const counts = trainCounts(run);
@@ -170,35 +161,131 @@ function geometrySection(run: RunData, geo: ClassGeometry | undefined): string {
   const reorder = (m: number[][], idx: (c: number) => number) => order.map((a) => order.map((b) => m[idx(a)][idx(b)]));
   const labels = order.map((c) => className(run, c));
   const maps = [heatmap(reorder(geo.gram, (c) => slot.get(c)!), labels, 'trained: cos(μ_i, μ_j)'), heatmap(etfGram(order.length), labels, 'ideal simplex (ETF)')];
-  if (run.optimal && run.optimal.gram.length === (counts?.length ?? -1)) {
-    maps.push(heatmap(reorder(run.optimal.gram, (c) => c), labels, `optimal: ${run.optimal.objective}`));
-  }
   const collapse = geo.minorityCollapse ? 'yes: two minority class means are closer than 30°' : 'no';
   return `<div class="row">${maps.join('')}</div>` + caption(
     `Cosines of the centred class means of the embeddings (head → tail). ETF distance ‖G − G_ETF‖/‖G_ETF‖ = ${fmt(geo.etfDistance)}, ` +
-      `smallest angle ${fmt(geo.minAngle)}°, mean angle ${fmt(geo.meanAngle)}°, minority collapse: ${collapse}.` +
-      (run.optimal ? ' The optimal Gram matrix is the solver\'s minimiser of the population loss at the run\'s class proportions.' : ''),
+      `smallest angle ${fmt(geo.minAngle)}°, mean angle ${fmt(geo.meanAngle)}°, minority collapse: ${collapse}.`,
+  ) + learnedVsOptimal(run, order, labels);
+}
+
+/**
+ * The learned Gram matrix (normalised, uncentred class means of the unit rows of the contrastive space)
+ * beside the solver's optimum for the run's loss, τ, N and class proportions, and their difference.
+ */
+function learnedVsOptimal(run: RunData, order: number[], labels: string[]): string {
+  const space = run.projections ? { name: 'projections', emb: run.projections } : run.embeddings && { name: 'embeddings', emb: run.embeddings };
+  const head = '<h3>Learned vs optimal geometry</h3>';
+  if (!space) return '';
+  if (!run.optimal) return head + note('No optimal geometry (solver skipped by --no-optimal, or no training counts): learned vs optimal omitted.');
+  const { emb } = space;
+  const learned = learnedGram(emb.data, emb.n, emb.d, emb.labels);
+  const k = run.optimal.gram.length;
+  if (learned.classes.length !== k || learned.classes.some((c, i) => c !== i)) {
+    return head + note(`The ${space.name} hold classes [${learned.classes.join(', ')}] but the optimum has ${k}: learned vs optimal omitted.`);
+  }
+  const cmp = compareGeometry(learned.gram, run.optimal.gram);
+  const pick = (m: number[][]) => order.map((a) => order.map((b) => m[a][b]));
+  const diff = learned.gram.map((r, i) => r.map((v, j) => v - run.optimal!.gram[i][j]));
+  const maps = [heatmap(pick(learned.gram), labels, `learned (${space.name})`), heatmap(pick(run.optimal.gram), labels, `optimal: ${run.optimal.objective}`), heatmap(pick(diff), labels, 'learned − optimal')];
+  const worst = cmp.pairs.reduce((a, b) => (Math.abs(b.difference) > Math.abs(a.difference) ? b : a), cmp.pairs[0]);
+  const groups = (g: number[][]) => (g.length ? g.map((x) => `{${x.map((c) => className(run, c)).join(', ')}}`).join(' ') : 'none');
+  return head + `<div class="row">${maps.join('')}</div>` + caption(
+    `G = [μ_i·μ_j] of the normalised class means of the L2-normalised ${space.name}, against the Gram matrix that minimises the population loss at the run's training proportions` +
+      `${run.optimal.note ? ` (${run.optimal.note})` : ''}. Frobenius distance ‖G_learned − G_optimal‖ = ${fmt(cmp.distance)}` +
+      `${worst ? `; largest angle difference ${fmt(worst.difference)}° (${className(run, worst.i)}–${className(run, worst.j)}: ${fmt(worst.learned)}° learned, ${fmt(worst.optimal)}° optimal)` : ''}. ` +
+      `Collapsed groups: learned (means < 30° apart) ${groups(cmp.learnedGroups)}; optimal ${groups(cmp.optimalGroups)}. The difference saturates at ±1 in colour; cell titles give values. ` +
+      'npm run geometry -- --run DIR prints the same comparison.',
   );
 }
 
+/**
+ * ρ*(N) curves of a threshold sweep, one per τ, on log-log axes; `marks` adds the run's N (vertical) and
+ * imbalance ratio (horizontal) as dashed lines. Shared by the run report and `geometry --sweep --html`.
+ */
+export function thresholdChart(curves: ThresholdCurves, marks: { negatives?: number; ratio?: number } = {}): string {
+  const taus = [...new Set(curves.rows.map((r) => r.tau))];
+  const series: Series[] = taus.map((tau, i) => {
+    const rows = curves.rows.filter((r) => r.tau === tau);
+    return { name: `τ = ${tau}${rows.every((r) => r.converged) ? '' : ' (?)'}`, x: rows.map((r) => r.negatives), y: rows.map((r) => r.ratio), color: PALETTE[i % PALETTE.length] };
+  });
+  const xs = curves.rows.map((r) => r.negatives);
+  const ys = curves.rows.map((r) => r.ratio).filter(Number.isFinite);
+  const [xLo, xHi] = [Math.min(...xs), Math.max(...xs, marks.negatives ?? 0)];
+  const [yLo, yHi] = [Math.min(...ys, marks.ratio ?? Infinity), Math.max(...ys, marks.ratio ?? 0)];
+  if (marks.negatives !== undefined && ys.length) series.push({ name: `run's N = ${marks.negatives}`, x: [marks.negatives, marks.negatives], y: [yLo, yHi], dashed: true, color: PALETTE[7] });
+  if (marks.ratio !== undefined && marks.ratio > 1) series.push({ name: `run's n_max/n_min = ${fmt(marks.ratio)}`, x: [xLo, xHi], y: [marks.ratio, marks.ratio], dashed: true, color: PALETTE[4] });
+  return lineChart(series, { xLabel: 'negatives N', yLabel: 'threshold ρ* = p_maj/p_min', logX: true, logY: true });
+}
+
+/** What the threshold curves show, for their caption. */
+function thresholdCaption(c: ThresholdCurves): string {
+  const none = c.rows.filter((r) => !Number.isFinite(r.ratio)).length;
+  return `Minority-collapse threshold of the ${c.loss} population loss for ${c.classes} classes, ${c.majority} of them majority classes of share p_maj and the rest minority classes of share p_min: ` +
+    'past ρ* = p_maj/p_min the optimal minority class means coincide (exact KKT criterion, src/geometry/analysis.ts).' +
+    (c.loss === 'supcon' ? '' : ` The ${c.loss} loss does not depend on N: one threshold per τ, drawn flat.`) +
+    (none ? ` ${none} point(s) without collapse up to ρ = 1e8 are left out.` : '') +
+    (c.rows.some((r) => !r.converged) ? ' (?): a solve behind that curve stopped short of its tolerance; treat it as indicative.' : '');
+}
+
+function thresholdSection(run: RunData): string {
+  const c = run.thresholds;
+  if (!c) return note('No threshold curves (solver skipped by --no-optimal, or no embeddings and training counts).');
+  const counts = trainCounts(run)?.filter((n) => n > 0);
+  const ratio = counts?.length ? Math.max(...counts) / Math.min(...counts) : undefined;
+  return thresholdChart(c, { negatives: c.loss === 'supcon' ? run.optimal?.negatives : undefined, ratio }) + caption(
+    thresholdCaption(c) + ' The dashed lines place the run (its imbalance profile is not two-level, so only roughly). ' +
+      'npm run geometry -- --sweep --html FILE draws the full sweep for any K, m, τ and N.',
+  );
+}
+
+/** The page of `npm run geometry -- --sweep --html FILE`: the threshold curves and their table. */
+export function renderSweep(c: ThresholdCurves): string {
+  const ns = [...new Set(c.rows.map((r) => r.negatives))];
+  const taus = [...new Set(c.rows.map((r) => r.tau))];
+  let table = `<table><tr><th>τ \\ N</th>${ns.map((n) => `<th>${n}</th>`).join('')}</tr>`;
+  for (const t of taus) {
+    table += `<tr><td>${t}</td>${ns.map((n) => c.rows.find((r) => r.tau === t && r.negatives === n)).map((r) => `<td>${r && Number.isFinite(r.ratio) ? fmt(r.ratio) : '–'}${r && !r.converged ? ' ?' : ''}</td>`).join('')}</tr>`;
+  }
+  const body = [`<h1>Minority-collapse thresholds: ${esc(c.loss)}, K = ${c.classes}, m = ${c.majority}</h1>`, thresholdChart(c), caption(thresholdCaption(c)), `${table}</table>`];
+  return page(`thresholds: ${c.loss}`, body.join('\n'));
+}
+
+/** Classifier weight norms and the per-class mean gradient norm at the classifier, side by side. */
 function classifierNorms(run: RunData): string {
   const norms = run.classifierNorms;
-  if (!norms?.length) return note('No classifier weights (fc.weight in checkpoint.safetensors): norm bars omitted.');
+  const grads = run.metrics?.gradientNorms;
   const counts = trainCounts(run);
-  const order = counts && counts.length === norms.length ? headToTail(counts) : norms.map((_, c) => c);
-  return barChart(order.map((c) => className(run, c)), order.map((c) => norms[c]), { yLabel: '‖w_c‖', barColor: () => PALETTE[2] }) +
-    caption('Norm of each class\'s classifier weight vector, head → tail; tail classes with smaller norms are the classic long-tail bias.');
+  const k = norms?.length ?? grads?.perClass.length ?? 0;
+  const order = counts && counts.length === k ? headToTail(counts) : Array.from({ length: k }, (_, c) => c);
+  const names = order.map((c) => className(run, c));
+  const out: string[] = [];
+  if (norms?.length) {
+    out.push(barChart(names, order.map((c) => norms[c]), { yLabel: '‖w_c‖', barColor: () => PALETTE[2] }));
+  } else out.push(note('No classifier weights (fc.weight in checkpoint.safetensors): norm bars omitted.'));
+  if (grads?.perClass.length === k) {
+    out.push(barChart(names, order.map((c) => grads.perClass[c] ?? NaN), { yLabel: 'mean ‖∂CE_i/∂W‖', barColor: () => PALETTE[1] }));
+  } else out.push(note('No gradient norms (metrics.json "gradientNorms"): gradient bars omitted.'));
+  const gradText = grads
+    ? ` Right: the mean over training images of each class (${grads.samples.join(', ')} images) of the norm of the per-sample cross-entropy gradient at the ${grads.classifier === 'probe' ? 'linear probe' : `${grads.classifier} classifier`} (Reb-SupCon Fig. 2); tail classes with larger gradients are the ones the loss still pulls on.`
+    : '';
+  return `<div class="row">${out.join('')}</div>` + caption(`Left: norm of each class's classifier weight vector, head → tail; tail classes with smaller norms are the classic long-tail bias.${gradText}`);
 }
 
 function embeddingView(run: RunData): string {
   if (!run.embeddings || run.embeddings.n === 0) return note('No embeddings (embeddings.safetensors): 2-D view omitted.');
-  const p = projectEmbeddings(run.embeddings);
-  const k = Math.max(trainCounts(run)?.length ?? 0, ...p.points.map((q) => q.label + 1));
-  const names = Array.from({ length: k }, (_, c) => className(run, c));
-  const circle = p.method === 'circle';
-  return scatter(p.points, names, { circle, title: 'embeddings' }) + caption(circle
-    ? 'Features are 2-D: each point is its feature direction on the unit circle.'
-    : `Features are ${run.embeddings.d}-D: projected onto the top-2 principal directions of the centred class means (not of the samples), so the view shows how classes separate.`);
+  const spaces = [{ name: 'embeddings', emb: run.embeddings }, ...(run.projections ? [{ name: 'projections', emb: run.projections }] : [])];
+  const views = spaces.map(({ name, emb }) => {
+    const p = projectEmbeddings(emb);
+    const k = Math.max(trainCounts(run)?.length ?? 0, ...p.points.map((q) => q.label + 1));
+    const names = Array.from({ length: k }, (_, c) => className(run, c));
+    return { p, name, d: emb.d, svg: scatter(p.points, names, { circle: p.method === 'circle', title: name }) };
+  });
+  const side = (i: number) => (views.length > 1 ? (i ? 'Right: the' : 'Left: the') : 'The');
+  const text = views.map(({ p, name, d }, i) => (p.method === 'circle'
+    ? `${side(i)} ${name} are 2-D: each point is its feature direction on the unit circle.`
+    : `${side(i)} ${name} are ${d}-D: projected onto the top-2 principal directions of the centred class means (not of the samples), so the view shows how classes separate.`));
+  if (run.projections) text.push('Embeddings: the backbone features the classifier sees; projections: the head output the contrastive loss sees.');
+  return `<div class="row">${views.map((v) => v.svg).join('')}</div>` + caption(text.join(' '));
 }
 
 function twoClassesTable(run: RunData): string {
@@ -208,7 +295,8 @@ function twoClassesTable(run: RunData): string {
   for (const r of t.classes) {
     s += `<tr><td>${esc(className(run, r.label))}</td><td>${r.samples ?? '–'}</td>${[r.sad, r.saa, r.cad, r.cac, r.uniformity].map((v) => `<td>${fmt(v)}</td>`).join('')}</tr>`;
   }
-  return `${s}</table>${caption(`Mean SAD over samples ${fmt(t.sadMean)}${t.m !== undefined ? `; CAC neighbourhood m = ${t.m}` : ''}.`)}`;
+  const what = [t.space && `space: ${t.space}`, t.views].filter(Boolean).join('; ');
+  return `${s}</table>${caption(`Mean SAD over samples ${fmt(t.sadMean)}${t.m !== undefined ? `; CAC neighbourhood m = ${t.m}` : ''}${what ? `; ${what}` : ''}.`)}`;
 }
 
 function confusion(run: RunData): string {
@@ -253,7 +341,8 @@ export function renderReport(run: RunData): string {
     '<h2>Training curves</h2>', curves(run),
     '<h2>Per-class accuracy against training frequency</h2>', perClass(run),
     '<h2>Class-mean geometry</h2>', geometrySection(run, geo),
-    '<h2>Classifier norms</h2>', classifierNorms(run),
+    '<h2>Minority-collapse thresholds</h2>', thresholdSection(run),
+    '<h2>Classifier norms and gradient norms</h2>', classifierNorms(run),
     '<h2>Embeddings</h2>', embeddingView(run),
     '<h2>Two-Classes metrics</h2>', twoClassesTable(run),
     confusion(run),

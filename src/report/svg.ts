@@ -59,14 +59,14 @@ function open(w: number, h: number, label: string): string {
 }
 
 /** Left (or right) value axis with grid lines, and a horizontal axis line. */
-function yAxis(y: (v: number) => number, lo: number, hi: number, side: 'left' | 'right', title: string, grid: boolean): string {
+function yAxis(y: (v: number) => number, lo: number, hi: number, side: 'left' | 'right', title: string, grid: boolean, log = false): string {
   const x = side === 'left' ? M.left : W - M.right;
   const anchor = side === 'left' ? 'end' : 'start';
   const dx = side === 'left' ? -5 : 5;
   let s = `<line x1="${x}" y1="${M.top}" x2="${x}" y2="${H - M.bottom}" stroke="#444"/>`;
   for (const t of ticks(lo, hi)) {
     if (grid) s += `<line x1="${M.left}" y1="${f(y(t))}" x2="${W - M.right}" y2="${f(y(t))}" stroke="#e5e5e5"/>`;
-    s += `<text x="${x + dx}" y="${f(y(t) + 4)}" text-anchor="${anchor}">${esc(fmt(t))}</text>`;
+    s += `<text x="${x + dx}" y="${f(y(t) + 4)}" text-anchor="${anchor}">${esc(fmt(log ? 10 ** t : t))}</text>`;
   }
   const tx = side === 'left' ? 12 : W - 8;
   s += `<text transform="translate(${tx},${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">${esc(title)}</text>`;
@@ -94,19 +94,32 @@ function legend(items: { name: string; color: string; dashed?: boolean }[]): str
   return s;
 }
 
+/** Options of {@link lineChart}; `logX`/`logY` draw that axis in log10 (non-positive values are skipped). */
+export interface LineChartOptions {
+  xLabel: string;
+  yLabel: string;
+  yRange?: [number, number];
+  logX?: boolean;
+  logY?: boolean;
+}
+
 /** Line chart of one or more series sharing both axes (a single point draws as a dot). */
-export function lineChart(series: Series[], opts: { xLabel: string; yLabel: string; yRange?: [number, number] }): string {
-  const [x0, x1] = extent(series.flatMap((s) => s.x));
-  const [y0, y1] = opts.yRange ?? extent(series.flatMap((s) => s.y));
+export function lineChart(series: Series[], opts: LineChartOptions): string {
+  // Log axes: everything below works on log10 values; only the tick labels go back to 10^t.
+  const tx = (v: number) => (opts.logX ? (v > 0 ? Math.log10(v) : NaN) : v);
+  const ty = (v: number) => (opts.logY ? (v > 0 ? Math.log10(v) : NaN) : v);
+  const [x0, x1] = extent(series.flatMap((s) => s.x.map(tx)));
+  const [y0, y1] = opts.yRange ? [ty(opts.yRange[0]), ty(opts.yRange[1])] : extent(series.flatMap((s) => s.y.map(ty)));
   const X = (v: number) => M.left + ((v - x0) / (x1 - x0)) * (W - M.left - M.right);
   const Y = (v: number) => H - M.bottom - ((v - y0) / (y1 - y0)) * (H - M.top - M.bottom);
-  let s = open(W, H, `${opts.yLabel} against ${opts.xLabel}`) + yAxis(Y, y0, y1, 'left', opts.yLabel, true);
+  const yTitle = `${opts.yLabel}${opts.logY ? ' (log)' : ''}`;
+  let s = open(W, H, `${opts.yLabel} against ${opts.xLabel}`) + yAxis(Y, y0, y1, 'left', yTitle, true, opts.logY);
   s += `<line x1="${M.left}" y1="${H - M.bottom}" x2="${W - M.right}" y2="${H - M.bottom}" stroke="#444"/>`;
-  for (const t of ticks(x0, x1, 6)) s += `<text x="${f(X(t))}" y="${H - M.bottom + 14}" text-anchor="middle">${esc(fmt(t))}</text>`;
-  s += `<text x="${(M.left + W - M.right) / 2}" y="${H - M.bottom + 27}" text-anchor="middle">${esc(opts.xLabel)}</text>`;
+  for (const t of ticks(x0, x1, 6)) s += `<text x="${f(X(t))}" y="${H - M.bottom + 14}" text-anchor="middle">${esc(fmt(opts.logX ? 10 ** t : t))}</text>`;
+  s += `<text x="${(M.left + W - M.right) / 2}" y="${H - M.bottom + 27}" text-anchor="middle">${esc(opts.xLabel)}${opts.logX ? ' (log)' : ''}</text>`;
   series.forEach((sr, i) => {
     const color = sr.color ?? PALETTE[i % PALETTE.length];
-    let pts = sr.x.map((x, j) => [x, sr.y[j]]).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
+    let pts = sr.x.map((x, j) => [tx(x), ty(sr.y[j])]).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
     // Long per-step logs are thinned to ~2000 vertices (the last kept): more is invisible at this width.
     const stride = Math.ceil(pts.length / 2000);
     if (stride > 1) pts = pts.filter((_, j) => j % stride === 0 || j === pts.length - 1);

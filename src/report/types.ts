@@ -1,5 +1,7 @@
 // The data of one training run as the report needs it, independent of where it came from (a run
 // directory on disk via src/report/node/load-run.ts, or built in memory by a test or a browser page).
+import type { ThresholdRow } from '../geometry/analysis.js';
+import type { ClassGeometry } from '../metrics/geometry.js';
 import type { AccuracyReport } from '../train/metrics.js';
 
 /** One per-epoch evaluation line of log.jsonl (what src/train/node/trainer.ts appends). */
@@ -46,6 +48,19 @@ export interface TwoClassesRow {
   uniformity: number;
 }
 
+/** classGeometry's result without the class means (src/metrics/geometry.ts documents the fields). */
+export type GeometrySummary = Omit<ClassGeometry, 'means'>;
+
+/** Per-class mean of ‖∂CE_i/∂W‖ at the classifier over a seeded subset of training images. */
+export interface GradientNorms {
+  /** Index = label; NaN (null in JSON) for a class without samples. */
+  perClass: number[];
+  /** Training images averaged per class. */
+  samples: number[];
+  /** Which layer: 'linear', 'cosine' (the model's own classifier) or 'probe' (the linear probe). */
+  classifier: string;
+}
+
 /** Extra evaluation a run may add in `metrics.json` (all optional). */
 export interface ExtraMetrics {
   balancedAccuracy?: number;
@@ -53,7 +68,13 @@ export interface ExtraMetrics {
   rocAuc?: number;
   /** Test predictions and labels, for the confusion matrix (and balanced accuracy when not given). */
   predictions?: { predicted: number[]; labels: number[] };
-  twoClasses?: { sadMean: number; m?: number; classes: TwoClassesRow[] };
+  /** `space`: which representation ('projections' or 'embeddings'); `views`: how the two views were made. */
+  twoClasses?: { sadMean: number; m?: number; classes: TwoClassesRow[]; space?: string; views?: string };
+  /** Class-mean geometry of each saved space of embeddings.safetensors. */
+  geometry?: { embeddings?: GeometrySummary; projections?: GeometrySummary };
+  /** ‖w_c‖ of the evaluated classifier (the probe's for probe recipes), index = label. */
+  classifierNorms?: number[];
+  gradientNorms?: GradientNorms;
 }
 
 /** Embeddings [n, d] (row-major) with their labels, and optionally the classifier weights. */
@@ -69,6 +90,18 @@ export interface OptimalGeometry {
   /** E.g. "supcon(tau=0.1, N=255)". */
   objective: string;
   gram: number[][];
+  /** How the run's recipe maps to the objective (runObjective in src/geometry/learned.ts). */
+  note?: string;
+  /** Number of negatives N it was solved for (where the loss has one). */
+  negatives?: number;
+}
+
+/** Minority-collapse thresholds ρ*(N, τ) of a two-level problem (K classes, m majority), for the report's curves. */
+export interface ThresholdCurves {
+  loss: string;
+  classes: number;
+  majority: number;
+  rows: ThresholdRow[];
 }
 
 export interface RunData {
@@ -82,10 +115,13 @@ export interface RunData {
   /** Class names, index = label (default: the label numbers). */
   classNames?: string[];
   embeddings?: Embeddings;
+  /** Output of the projection head for the same samples (recipes with a head): the contrastive space. */
+  projections?: Embeddings;
   /** ‖w_c‖ of the classifier per class. */
   classifierNorms?: number[];
   metrics?: ExtraMetrics;
   optimal?: OptimalGeometry;
+  thresholds?: ThresholdCurves;
   /** Problems met while loading (a truncated log line, an unreadable file), shown in the report. */
   notes?: string[];
 }

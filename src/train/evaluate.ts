@@ -8,53 +8,80 @@ import { rocAuc } from '../metrics/evaluation.js';
 import { accuracyReport, type AccuracyReport } from './metrics.js';
 
 /**
- * `fn` of each batch of `batchSize` clean images (rows `indices` of `images`, or all), in evaluation mode
- * and without gradients; the results ([rows, width] each) read back one batch at a time.
+ * `fn(start, count)` of the rows [start, start + count) of `n`, `batchSize` at a time, in evaluation mode
+ * and without gradients; the results ([count, ...] each) concatenated on the device into one kept tensor
+ * (the caller disposes it). Nothing is read back, so the whole pass is one submission's worth of work.
  */
-async function inBatches(
-  model: Classifier, images: T.Tensor, indices: ArrayLike<number> | null, batchSize: number, norm: Normalization,
-  fn: (batch: T.Tensor) => T.Tensor,
-): Promise<T.TypedArray[]> {
-  const n = indices ? indices.length : images.shape[0];
-  const parts: T.TypedArray[] = [];
+export function deviceBatches(model: Classifier, n: number, batchSize: number, fn: (start: number, count: number) => T.Tensor): T.Tensor {
+  if (n < 1) throw new Error(`deviceBatches: no rows to evaluate (n = ${n})`);
+  const parts: T.Tensor[] = [];
   model.eval();
   try {
     for (let start = 0; start < n; start += batchSize) {
-      const rows = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => (indices ? indices[start + i] : start + i));
-      const y = T.noGrad(() => T.scope(() => fn(makeBatch(images, gatherPlan(rows), 0, norm))));
-      parts.push(await y.read());
-      y.dispose();
+      const count = Math.min(batchSize, n - start);
+      parts.push(T.noGrad(() => T.scope(() => fn(start, count))).keep());
     }
+    if (parts.length === 1) return parts[0];
+    const all = T.noGrad(() => T.concat(parts).keep());
+    for (const p of parts) p.dispose();
+    return all;
+  } catch (err) {
+    for (const p of parts) p.dispose();
+    throw err;
   } finally {
     model.train();
   }
-  return parts;
 }
 
-function joined<A extends Int32Array | Float32Array>(parts: T.TypedArray[], make: (n: number) => A): A {
-  const out = make(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p as A, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** {@link inBatches} joined into one f32 array [rows × width] on the host (embeddings of clean images). */
-export async function embedInBatches(
+/** {@link deviceBatches} over clean images: rows `indices` of `images` (or all), un-augmented, normalised. */
+export function cleanBatches(
   model: Classifier, images: T.Tensor, indices: ArrayLike<number> | null, batchSize: number, norm: Normalization,
-  fn: (batch: T.Tensor) => T.Tensor,
-): Promise<Float32Array> {
-  return joined(await inBatches(model, images, indices, batchSize, norm, fn), (n) => new Float32Array(n));
+  fn: (batch: T.Tensor, start: number, count: number) => T.Tensor,
+): T.Tensor {
+  const n = indices ? indices.length : images.shape[0];
+  return deviceBatches(model, n, batchSize, (start, count) => {
+    const rows = Array.from({ length: count }, (_, i) => (indices ? indices[start + i] : start + i));
+    return fn(makeBatch(images, gatherPlan(rows), 0, norm), start, count);
+  });
 }
 
-/** Top-1 and long-tail accuracies of the model's own classifier on `images`, one read-back per batch. */
+/** Reads a tensor back once and disposes it. */
+export async function readOnce(t: T.Tensor): Promise<T.TypedArray> {
+  try {
+    return await t.read();
+  } finally {
+    t.dispose();
+  }
+}
+
+/** An evaluation's accuracies plus what the diagnostics need (neither goes into the log). */
+export interface Evaluation extends AccuracyReport {
+  /** ROC AUC of the probe on a binary task. */
+  auc?: number;
+  /** Predicted class of every test image, in test order. */
+  predicted: Int32Array;
+  /** The fitted linear probe: weight [K, d] and bias [K], row-major, applied to L2-normalised features. */
+  probe?: { weight: Float32Array; bias: Float32Array };
+}
+
+/**
+ * Accuracies and predictions from logits z [n, K] (argmax on the host, first maximum on ties as
+ * T.argmax); with two classes also `auc`, the ROC AUC of the margin z_1 − z_0 (label 1 the positive class).
+ */
+function scoreLogits(z: Float32Array, labels: Int32Array, trainCounts: number[]): Evaluation {
+  const classes = trainCounts.length;
+  const row = (i: number) => z.subarray(i * classes, (i + 1) * classes);
+  const predicted = Int32Array.from(labels, (_, i) => row(i).reduce((best, v, c, r) => (v > r[best] ? c : best), 0));
+  const report = { ...accuracyReport(predicted, labels, trainCounts), predicted };
+  return classes === 2 ? { ...report, auc: rocAuc(Float32Array.from(labels, (_, i) => z[2 * i + 1] - z[2 * i]), labels) } : report;
+}
+
+/** Top-1 and long-tail accuracies (and the binary ROC AUC) of the model's own classifier on `images`, one read-back. */
 export async function evaluateClassifier(
   model: Classifier, images: T.Tensor, labels: Int32Array, trainCounts: number[], batchSize: number, norm: Normalization,
-): Promise<AccuracyReport> {
-  const parts = await inBatches(model, images, null, batchSize, norm, (x) => T.argmax(model.forward(x), -1));
-  return accuracyReport(joined(parts, (n) => new Int32Array(n)), labels, trainCounts);
+): Promise<Evaluation> {
+  const z = await readOnce(cleanBatches(model, images, null, batchSize, norm, (x) => model.forward(x)));
+  return scoreLogits(z as Float32Array, labels, trainCounts);
 }
 
 /** Settings of {@link linearProbe}. */
@@ -72,17 +99,18 @@ export interface LinearProbeOptions {
  * accuracies on the test set; `classAverage` is the balanced accuracy. Features are L2-normalised so one
  * learning rate suits any encoder's scale; the layer starts at zero, so the probe is a deterministic
  * function of the encoder (an exact resume needs no random state for it). With two classes the report
- * adds `auc`, the ROC AUC of the logit margin z_1 − z_0 (label 1 the positive class).
+ * adds `auc` (see scoreLogits). The fitted layer comes back as `probe`: the diagnostics need the
+ * classifier that was evaluated.
  */
 export async function linearProbe(
   model: Classifier, trainImages: T.Tensor, probeIdx: ArrayLike<number>, probeLabels: Int32Array,
   testImages: T.Tensor, testLabels: Int32Array, trainCounts: number[], opts: LinearProbeOptions,
-): Promise<AccuracyReport & { auc?: number }> {
+): Promise<Evaluation> {
   const classes = trainCounts.length;
   const d = model.featureDim;
   const encode = (x: T.Tensor) => T.l2Normalize(model.features(x));
-  const feats = await embedInBatches(model, trainImages, probeIdx, opts.batchSize, opts.norm, encode);
-  const x = T.tensor(feats, [probeLabels.length, d]).keep();
+  // The probe's inputs stay on the device: computed once, reused by every step.
+  const x = cleanBatches(model, trainImages, probeIdx, opts.batchSize, opts.norm, encode);
   const y = T.tensor(probeLabels, [probeLabels.length], 'i32').keep();
   const w = T.zeros([classes, d]).keep().requireGrad();
   const b = T.zeros([classes]).keep().requireGrad();
@@ -95,12 +123,9 @@ export async function linearProbe(
       opt.zeroGrad();
     });
   }
-  const z = await embedInBatches(model, testImages, null, opts.batchSize, opts.norm, (t) => logits(encode(t)));
+  const z = (await readOnce(cleanBatches(model, testImages, null, opts.batchSize, opts.norm, (t) => logits(encode(t))))) as Float32Array;
+  const probe = { weight: (await w.read()) as Float32Array, bias: (await b.read()) as Float32Array };
   for (const t of [x, y, w, b]) t.dispose();
   opt.dispose();
-  const row = (i: number) => z.subarray(i * classes, (i + 1) * classes);
-  // argmax on the host, first maximum on ties as T.argmax.
-  const predicted = Int32Array.from(testLabels, (_, i) => row(i).reduce((best, v, c, r) => (v > r[best] ? c : best), 0));
-  const report = accuracyReport(predicted, testLabels, trainCounts);
-  return classes === 2 ? { ...report, auc: rocAuc(Float32Array.from(testLabels, (_, i) => z[2 * i + 1] - z[2 * i]), testLabels) } : report;
+  return { ...scoreLogits(z, testLabels, trainCounts), probe };
 }

@@ -23,8 +23,7 @@ import { logitAdjustedCrossEntropy, logitAdjustment } from '../nn/losses.js';
 import { copyParameters, KeyQueue, momentumUpdate } from '../nn/moco.js';
 import type { Module } from '../nn/module.js';
 import type { Classifier } from '../nn/resnet.js';
-import { embedInBatches, evaluateClassifier, linearProbe } from './evaluate.js';
-import type { AccuracyReport } from './metrics.js';
+import { cleanBatches, evaluateClassifier, linearProbe, type Evaluation } from './evaluate.js';
 
 export type RecipeName = 'ce' | 'ce-la' | 'balanced-softmax' | 'bcl' | 'supcon-lc' | 'supcon' | 'simclr' | 'supmin' | 'supproto' | 'rebsupcon';
 export const RECIPES: readonly RecipeName[] = ['ce', 'ce-la', 'balanced-softmax', 'bcl', 'supcon-lc', 'supcon', 'simclr', 'supmin', 'supproto', 'rebsupcon'];
@@ -190,14 +189,16 @@ export interface Recipe {
    * (a queue enqueue, an EMA of the weights); no read-back.
    */
   afterStep?(input: StepInput): void;
-  /** Test-set accuracies; `auc` (ROC AUC) too where the probe of a binary task reports it. */
-  evaluate(): Promise<AccuracyReport & { auc?: number }>;
+  /** Test-set accuracies and predictions; `auc` (ROC AUC) too on a binary task. */
+  evaluate(): Promise<Evaluation>;
+  /** The projection head whose output the contrastive loss sees, if any (the diagnostics save that space too). */
+  head?: ProjectionHead;
   dispose(): void;
 }
 
 /** RandAugment n = 2, m = 9 (BCL's classifier view), and SimAugment with SupCon's CIFAR crop scale. */
 const RAND_AUGMENT: Policy = { kind: 'randaugment', n: 2, m: 9 };
-const SIM_AUGMENT: Policy = { kind: 'sim' };
+export const SIM_AUGMENT: Policy = { kind: 'sim' };
 
 /** View pairs [B, V, D] from view-major rows [V*B, D] (augmentViews' row v*B + i). */
 function byViews(z: T.Tensor, views: number): T.Tensor {
@@ -291,6 +292,7 @@ export function makeRecipe(cfg: RecipeConfig, data: RecipeData): Recipe {
       const heads: [string, Module][] = protoHead ? [['head', head], ['head_fc', protoHead]] : [['head', head]];
       return {
         ...base,
+        head,
         parts: [...base.parts, ...heads.map(([n, m]): [string, Module] => [`${n}.`, m])],
         named: [...base.named, ...heads.flatMap(([n, m]) => m.namedParameters(`${n}.`))],
         loss: (input) => {
@@ -326,6 +328,7 @@ export function makeRecipe(cfg: RecipeConfig, data: RecipeData): Recipe {
       const prototypes = cfg.recipe === 'supproto' ? antipodalPrototypes(cfg.featDim, cfg.seed).keep() : null;
       const fitted = prototypes && placement === 'fitted';
       return {
+        head,
         parts: [...base.parts, ['head.', head]],
         // The classifier is not trained here: the probe replaces it.
         named: [...model.namedParameters().filter(([n]) => !n.startsWith('fc.')), ...head.namedParameters('head.')],
@@ -335,13 +338,17 @@ export function makeRecipe(cfg: RecipeConfig, data: RecipeData): Recipe {
           // The paper fits p_maj once, before training, to the clean embeddings z = head(f(x)) of the
           // training set (evaluation mode, so fitting leaves the batch-norm statistics untouched).
           init: async () => {
-            const z = await embedInBatches(model, trainImages, null, cfg.batchSize, norm, (x) => head.forward(model.features(x)));
-            T.scope(() => {
-              // The binary protocol's label 0 is the majority; a capped, balanced subset keeps that convention.
-              const majorityClass = trainCounts[1] > trainCounts[0] ? 1 : 0;
-              const fit = fitPrototypes(T.tensor(z, [trainLabels.length, cfg.featDim]), trainLabels, { seed: cfg.seed, majorityClass });
-              T.noGrad(() => T.assign(prototypes!, fit));
-            });
+            const z = cleanBatches(model, trainImages, null, cfg.batchSize, norm, (x) => head.forward(model.features(x)));
+            try {
+              T.scope(() => {
+                // The binary protocol's label 0 is the majority; a capped, balanced subset keeps that convention.
+                const majorityClass = trainCounts[1] > trainCounts[0] ? 1 : 0;
+                const fit = fitPrototypes(z, trainLabels, { seed: cfg.seed, majorityClass });
+                T.noGrad(() => T.assign(prototypes!, fit));
+              });
+            } finally {
+              z.dispose();
+            }
           },
         } : {}),
         loss: (input) => {
@@ -413,6 +420,7 @@ function rebSupConRecipe(
   const state: [string, T.Tensor][] = [['queue.keys', queue.keys], ['queue.labels', queue.labels], ['queue.ptr', ptr]];
   if (rebalancer) state.push(['rebalancer.grad_norms', rebalancer.gradNorms], ['rebalancer.seen', rebalancer.seen]);
   return {
+    head,
     parts: [['', model], ...trained.map(([n, mod]): [string, Module] => [`${n}.`, mod]), ['key.', keyModel], ['key_head.', keyHead]],
     // The probe replaces the classifier, which is then not trained.
     named: [...model.namedParameters().filter(([n]) => joint || !n.startsWith('fc.')), ...trained.flatMap(([n, mod]) => mod.namedParameters(`${n}.`))],

@@ -87,3 +87,37 @@ export function aucBruteForce(scores: number[], labels: number[]): number {
   }
   return s / pairs;
 }
+
+/**
+ * ‖∂CE_i/∂θ‖ of each sample's own cross-entropy, θ = the classifier's weight (and bias), from its explicit
+ * gradient: every entry by central differences of CE_i in float64, no factorisation assumed.
+ * logits(h, W, b) is the classifier; W and b are flat and perturbed in place.
+ */
+export function classifierGradNormsRef(
+  h: ArrayLike<number>, labels: ArrayLike<number>, d: number, w: Float64Array, b: Float64Array | null,
+  logits: (h: Float64Array, w: Float64Array, b: Float64Array | null) => Float64Array,
+): Float64Array {
+  const n = labels.length;
+  const eps = 1e-6;
+  return Float64Array.from({ length: n }, (_, i) => {
+    const hi = Float64Array.from({ length: d }, (_, j) => h[i * d + j]);
+    const ce = () => {
+      const z = logits(hi, w, b);
+      const m = Math.max(...z);
+      return m + Math.log(z.reduce((s, v) => s + Math.exp(v - m), 0)) - z[labels[i]];
+    };
+    let s = 0;
+    for (const p of b ? [w, b] : [w]) {
+      for (let k = 0; k < p.length; k++) {
+        const v = p[k];
+        p[k] = v + eps;
+        const up = ce();
+        p[k] = v - eps;
+        const down = ce();
+        p[k] = v;
+        s += ((up - down) / (2 * eps)) ** 2;
+      }
+    }
+    return Math.sqrt(s);
+  });
+}

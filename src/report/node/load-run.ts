@@ -9,16 +9,22 @@
 //   summary.json            the final summary, for runs whose summary went to stdout only; merged over the log's.
 //   checkpoint.safetensors  `fc.weight` gives the per-class classifier norms ([K, d] linear, [d, K] cosine).
 //   embeddings.safetensors  `embeddings` [n, d] f32 (test features, as the classifier sees them), `labels` [n]
-//                           (i32 or i64), optionally `weights` [K, d] classifier weights (overrides the checkpoint's).
+//                           (i32 or i64), optionally `weights` [K, d] classifier weights (overrides the checkpoint's;
+//                           the trainer writes the evaluated classifier's: the probe's for probe recipes) and
+//                           `projections` [n, p] f32 (the projection head's output, unit rows, for recipes with a head).
 //   metrics.json            {classNames?: string[], balancedAccuracy?, rocAuc?, predictions?: {predicted, labels},
-//                            twoClasses?: {sadMean, m?, classes: [{label, samples?, sad, saa, cad, cac, uniformity}]}}
-//                           (twoClassesSummary() in src/report/analysis.ts turns twoClassesMetrics' result into it).
+//                            twoClasses?: {sadMean, m?, space?, views?, classes: [{label, samples?, sad, saa, cad, cac, uniformity}]},
+//                            geometry?: {embeddings?, projections?} (classGeometry without `means`),
+//                            classifierNorms?: number[], gradientNorms?: {perClass, samples, classifier}}
+//                           (src/train/diagnostics.ts writes it; twoClassesSummary() in src/report/analysis.ts
+//                           turns twoClassesMetrics' result into `twoClasses`; NaN is written as null).
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../io/node/atomic.js';
 import { loadSafetensors } from '../../io/node/safetensors.js';
 import type { SafetensorsFile, SafetensorsTensor } from '../../io/safetensors.js';
-import { optimalGeometry, type OptimalOptions } from '../analysis.js';
+import { runObjective } from '../../geometry/learned.js';
+import { optimalGeometry, thresholdCurves, type OptimalOptions } from '../analysis.js';
 import { renderComparison, renderReport } from '../render.js';
 import type { EpochRecord, ExtraMetrics, RunData, RunSummary, StepRecord } from '../types.js';
 
@@ -161,11 +167,16 @@ export async function loadRun(dir: string, opts: LoadOptions = {}): Promise<RunD
   if (w && w.shape.length === 2) classifierNorms = classNorms(w, !embFile?.tensors.has('weights') && config?.classifier === 'cosine');
 
   let embeddings: RunData['embeddings'];
+  let projections: RunData['projections'];
   if (embFile) {
     const e = embFile.tensors.get('embeddings');
     const l = embFile.tensors.get('labels');
     if (e?.shape.length === 2 && l && l.data.length === e.shape[0]) {
-      embeddings = { data: numbers(e), n: e.shape[0], d: e.shape[1], labels: numbers(l) };
+      const labels = numbers(l);
+      embeddings = { data: numbers(e), n: e.shape[0], d: e.shape[1], labels };
+      const p = embFile.tensors.get('projections');
+      if (p?.shape.length === 2 && p.shape[0] === e.shape[0]) projections = { data: numbers(p), n: p.shape[0], d: p.shape[1], labels };
+      else if (p) notes.push(`embeddings.safetensors: \`projections\` [${p.shape.join(', ')}] does not have one row per embedding; ignored.`);
     } else notes.push('embeddings.safetensors lacks `embeddings` [n, d] with matching `labels` [n]; ignored.');
   }
 
@@ -178,13 +189,22 @@ export async function loadRun(dir: string, opts: LoadOptions = {}): Promise<RunD
     trainCounts,
     classNames: metrics?.classNames ?? CLASS_NAMES[String(config?.dataset)],
     embeddings,
+    projections,
     classifierNorms,
     metrics,
     notes,
   };
-  // Only worth solving when the trained geometry is there to be compared with. The trainer's losses are
-  // not contrastive, so the objective is SupCon at the solver's defaults unless the caller says otherwise.
-  if (opts.optimal !== false && embeddings && trainCounts) run.optimal = optimalGeometry(trainCounts, opts.optimal ?? {}) ?? undefined;
+  // Only worth solving when the trained geometry is there to be compared with; the objective is the run's
+  // own (runObjective, shared with npm run geometry -- --run) unless the caller overrides a part of it.
+  if (opts.optimal !== false && embeddings && trainCounts) {
+    const auto = runObjective(config);
+    const o = opts.optimal ?? {};
+    const chosen = { loss: o.loss ?? auto.loss, tau: o.tau ?? auto.tau, negatives: o.negatives ?? auto.negatives, seed: o.seed };
+    const overridden = o.loss !== undefined || o.tau !== undefined || o.negatives !== undefined;
+    const optimal = optimalGeometry(trainCounts, chosen);
+    if (optimal) run.optimal = { ...optimal, note: overridden ? `objective set by the caller (the run's own: ${auto.note})` : auto.note };
+    run.thresholds = thresholdCurves({ loss: chosen.loss });
+  }
   return run;
 }
 

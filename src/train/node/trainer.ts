@@ -22,6 +22,8 @@ import { SGD } from '../../optim/sgd.js';
 import { lrSchedule } from '../schedule.js';
 import { accuracyReport, type AccuracyReport } from '../metrics.js';
 import { checkRecipeConfig, makeRecipe, type RecipeConfig } from '../recipes.js';
+import { computeDiagnostics } from '../diagnostics.js';
+import type { Evaluation } from '../evaluate.js';
 
 /** Everything that defines a run; saved in every checkpoint. */
 export interface TrainConfig extends RecipeConfig {
@@ -151,7 +153,8 @@ async function exists(path: string): Promise<boolean> {
 
 /**
  * Trains per `cfg`, writing `log.jsonl` and `checkpoint.safetensors` (after every epoch, atomically) into
- * `cfg.out`, and at the end `summary.json` and the HTML run report `report.html`. With `resume`, continues from the checkpoint there: same seed and config give exactly the
+ * `cfg.out`, and at the end the diagnostics `embeddings.safetensors` and `metrics.json` (src/train/diagnostics.ts),
+ * `summary.json` and the HTML run report `report.html`. With `resume`, continues from the checkpoint there: same seed and config give exactly the
  * numbers of an uninterrupted run. `log` receives the progress lines.
  */
 export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (line: string) => void } = {}): Promise<TrainResult> {
@@ -206,6 +209,7 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
   let final: TrainResult['final'] = { ...accuracyReport([], [], trainCounts), loss: NaN };
   let trainedImages = 0;
   let trainMs = 0;
+  let lastEval: Evaluation | undefined;
   for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
     model.train();
     opt.lr = schedule(epoch);
@@ -249,7 +253,8 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
       }
     }
     lossSum.dispose();
-    const report = await recipe.evaluate();
+    // Predictions and the probe go to the diagnostics, not into the log.
+    const { predicted: _, probe: __, ...report } = (lastEval = await recipe.evaluate());
     final = { ...report, loss: epochLoss };
     // A group without classes (no class under 20 images, as at IF 100 here) prints as '-'.
     const pct = (v: number) => (Number.isNaN(v) ? '-' : `${(100 * v).toFixed(1)} %`);
@@ -262,6 +267,15 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
     wallSeconds: (performance.now() - started) / 1000,
     imagesPerSecond: trainMs ? (trainedImages * 1000) / trainMs : NaN,
   };
+  // Diagnostics of the final model for the report: a run resumed after its last epoch evaluates once here.
+  const diagStart = performance.now();
+  const diag = await computeDiagnostics({
+    model, head: recipe.head, evaluation: lastEval ?? (await recipe.evaluate()), trainImages, trainLabels, trainCounts, testImages, testLabels,
+    norm: FASHION_MNIST_NORM, batchSize: cfg.batchSize, seed: cfg.seed,
+  });
+  await saveSafetensors(join(cfg.out, 'embeddings.safetensors'), diag.tensors, { format: 'pt' });
+  await writeFileAtomic(join(cfg.out, 'metrics.json'), new TextEncoder().encode(`${JSON.stringify(diag.metrics)}\n`));
+  log(`[train] diagnostics: embeddings.safetensors, metrics.json (${((performance.now() - diagStart) / 1000).toFixed(1)} s)`);
   recipe.dispose();
   opt.dispose();
   model.dispose();

@@ -1,0 +1,157 @@
+// Representation diagnostics of a trained model (issue 7), computed on the device in batches with one
+// read-back per quantity at the end, for the run directory's embeddings.safetensors and metrics.json:
+//   * test-set embeddings (the backbone features the classifier sees) and, for recipes with a projection
+//     head, its output (the space the contrastive loss shapes), in evaluation mode;
+//   * balanced accuracy, ROC AUC (binary), predictions of the evaluated classifier (own or probe);
+//   * Two-Classes metrics (SPEC 3.3) on two SimAugment views of a balanced, seeded subset of the test
+//     images: the L2-normalised projections (or backbone features without a head), view-major [2N, D];
+//   * class geometry of each saved space, classifier weight norms, and the per-class mean gradient norm
+//     ‖∂CE_i/∂W‖ at the evaluated classifier over a seeded subset of training images (clean, eval mode).
+import * as T from '../index.js';
+import type { DeviceImages, Normalization } from '../data/augment.js';
+import { groupByClass, pick } from '../data/longtail.js';
+import { STREAM } from '../data/random.js';
+import { augmentViews } from '../data/views.js';
+import { balancedAccuracy } from '../metrics/evaluation.js';
+import { classGeometry } from '../metrics/geometry.js';
+import { classifierGradNorms, type LinearLayer } from '../metrics/gradients.js';
+import { twoClassesMetrics } from '../metrics/two-classes.js';
+import { classWeightRows, type ProjectionHead } from '../nn/heads.js';
+import { CosineClassifier, Linear } from '../nn/linear.js';
+import type { Classifier } from '../nn/resnet.js';
+import { twoClassesSummary } from '../report/analysis.js';
+import type { ExtraMetrics, GeometrySummary } from '../report/types.js';
+import { cleanBatches, deviceBatches, readOnce, type Evaluation } from './evaluate.js';
+import { SIM_AUGMENT } from './recipes.js';
+
+/** What the diagnostics run on (the trainer's model, data and last evaluation). */
+export interface DiagnosticsInput {
+  model: Classifier;
+  /** The recipe's projection head, if any. */
+  head?: ProjectionHead;
+  /** The last evaluation (its predictions, and the probe for probe recipes). */
+  evaluation: Evaluation;
+  trainImages: T.Tensor;
+  trainLabels: Int32Array;
+  trainCounts: number[];
+  testImages: T.Tensor;
+  testLabels: Int32Array;
+  norm: Normalization;
+  batchSize: number;
+  seed: number;
+  /** Test samples per class for the Two-Classes metrics (default 250: 2 views of 2500 samples for 10 classes). */
+  twoClassesPerClass?: number;
+  /** Training samples per class for the gradient norms (default 256). */
+  gradientPerClass?: number;
+}
+
+/** embeddings.safetensors entries and metrics.json (format in src/report/node/load-run.ts). */
+export interface Diagnostics {
+  tensors: Record<string, { data: Float32Array | Int32Array; shape: number[] }>;
+  metrics: ExtraMetrics;
+}
+
+/** A seeded subset of at most `cap` samples of each class (all of a smaller class), ascending. */
+function cappedSubset(labels: Int32Array, classes: number, cap: number, seed: number, tag: number): Int32Array {
+  const byClass = groupByClass(labels, classes, 'diagnostics');
+  return pick(byClass, byClass.map((g) => Math.min(g.length, cap)), seed, tag, 'diagnostics').indices;
+}
+
+/** classGeometry without the class means (they are in the saved embeddings anyway). */
+function geometrySummary(x: Float32Array, n: number, d: number, labels: Int32Array, trainCounts: number[], weights?: Float32Array): GeometrySummary {
+  const { means: _, ...rest } = classGeometry(x, n, d, labels, { minorityCounts: trainCounts, weights });
+  return rest;
+}
+
+/** Computes every diagnostic of {@link Diagnostics}; the model is left in training mode. */
+export async function computeDiagnostics(input: DiagnosticsInput): Promise<Diagnostics> {
+  const { model, head, evaluation, testImages, testLabels, trainImages, trainLabels, trainCounts, norm, batchSize, seed } = input;
+  const classes = trainCounts.length;
+  const n = testLabels.length;
+  const d = model.featureDim;
+
+  // 1. Test embeddings (and projections), side by side in one tensor: one read-back.
+  const p = head ? head.outFeatures : 0;
+  const both = (await readOnce(cleanBatches(model, testImages, null, batchSize, norm, (x) => {
+    const f = model.features(x);
+    return head ? T.concat([f, head.forward(f)], 1) : f;
+  }))) as Float32Array;
+  const embeddings = new Float32Array(n * d);
+  const projections = head ? new Float32Array(n * p) : undefined;
+  for (let i = 0; i < n; i++) {
+    embeddings.set(both.subarray(i * (d + p), i * (d + p) + d), i * d);
+    projections?.set(both.subarray(i * (d + p) + d, (i + 1) * (d + p)), i * p);
+  }
+
+  // 2. The evaluated classifier: the probe's linear layer on normalised features, or the model's own.
+  const probe = evaluation.probe;
+  const fc = model.fc;
+  if (!probe && !(fc instanceof Linear || fc instanceof CosineClassifier)) throw new Error(`diagnostics: expected a Linear or CosineClassifier classifier, got ${fc.constructor.name}`);
+  // A detached view: the cosine classifier's transposed copy dies with the scope, the storage with the view.
+  const weights = probe ? probe.weight : ((await readOnce(T.noGrad(() => T.scope(() => classWeightRows(fc).detach())))) as Float32Array);
+
+  // 3. Per-class mean gradient norm at that classifier, summed per class on the device.
+  const gradIdx = cappedSubset(trainLabels, classes, input.gradientPerClass ?? 256, seed, STREAM.balanced);
+  const gradLabels = Int32Array.from(gradIdx, (i) => trainLabels[i]);
+  const probeLayer = probe ? { weight: T.tensor(probe.weight, [classes, d]).keep(), bias: T.tensor(probe.bias, [classes]).keep() } : null;
+  const layer: LinearLayer | CosineClassifier = probeLayer ?? (fc as Linear | CosineClassifier);
+  const gradSums = T.scope(() => {
+    const norms = cleanBatches(model, trainImages, gradIdx, batchSize, norm, (x, start, count) => {
+      const h = probe ? T.l2Normalize(model.features(x)) : model.features(x);
+      return classifierGradNorms(layer, h, T.tensor(gradLabels.subarray(start, start + count), [count], 'i32'));
+    });
+    const sums = T.scatterAdd(norms, 0, T.tensor(gradLabels, [gradLabels.length], 'i32'), classes);
+    norms.dispose();
+    return sums;
+  });
+  const sums = await readOnce(gradSums);
+  probeLayer?.weight.dispose();
+  probeLayer?.bias.dispose();
+  const gradCounts = new Array<number>(classes).fill(0);
+  for (const y of gradLabels) gradCounts[y]++;
+
+  // 4. Two-Classes metrics on two SimAugment views of a balanced test subset, view-major [2N, D].
+  const twoIdx = cappedSubset(testLabels, classes, input.twoClassesPerClass ?? 250, seed, STREAM.balanced);
+  const m = twoIdx.length;
+  const images: DeviceImages = { data: testImages, format: 'f32', shape: testImages.shape as [number, number, number, number] };
+  const blocked = deviceBatches(model, m, batchSize, (start, count) => {
+    const batch = augmentViews(images, twoIdx.subarray(start, start + count), [SIM_AUGMENT, SIM_AUGMENT], { seed, step: start / batchSize, norm }).batch;
+    const f = model.features(batch);
+    return head ? head.forward(f) : T.l2Normalize(f);
+  });
+  // Batches come as [view 0 of the batch; view 1 of the batch]; the metrics want view v of sample i at v·N + i.
+  const order = new Int32Array(2 * m);
+  for (let start = 0; start < m; start += batchSize) {
+    const count = Math.min(batchSize, m - start);
+    for (let v = 0; v < 2; v++) for (let r = 0; r < count; r++) order[v * m + start + r] = 2 * start + v * count + r;
+  }
+  const viewMajor = T.scope(() => T.gather(blocked, 0, T.tensor(order, [2 * m], 'i32')));
+  blocked.dispose();
+  const twoLabels = Int32Array.from(twoIdx, (i) => testLabels[i]);
+  const two = await twoClassesMetrics(viewMajor, twoLabels).finally(() => viewMajor.dispose());
+
+  const predicted = evaluation.predicted;
+  const metrics: ExtraMetrics = {
+    balancedAccuracy: balancedAccuracy(predicted, testLabels, classes),
+    ...(evaluation.auc !== undefined ? { rocAuc: evaluation.auc } : {}),
+    predictions: { predicted: Array.from(predicted), labels: Array.from(testLabels) },
+    twoClasses: { ...twoClassesSummary(two), space: head ? 'projections' : 'embeddings (L2-normalised)', views: `2 SimAugment views of ${m} test images` },
+    geometry: {
+      embeddings: geometrySummary(embeddings, n, d, testLabels, trainCounts, weights),
+      ...(projections ? { projections: geometrySummary(projections, n, p, testLabels, trainCounts) } : {}),
+    },
+    gradientNorms: {
+      perClass: Array.from(sums, (s, c) => (gradCounts[c] ? s / gradCounts[c] : NaN)),
+      samples: gradCounts,
+      classifier: probe ? 'probe' : fc instanceof CosineClassifier ? 'cosine' : 'linear',
+    },
+  };
+  metrics.classifierNorms = metrics.geometry!.embeddings!.weightNorms;
+  const tensors: Diagnostics['tensors'] = {
+    embeddings: { data: embeddings, shape: [n, d] },
+    labels: { data: testLabels, shape: [n] },
+    weights: { data: weights, shape: [classes, d] },
+  };
+  if (projections) tensors.projections = { data: projections, shape: [n, p] };
+  return { tensors, metrics };
+}
