@@ -250,6 +250,7 @@ describe('learned vs optimal (geometry --run)', () => {
     expect(runObjective({ recipe: 'bcl', temperature: 0.1, batchSize: 128 })).toMatchObject({ loss: 'bcl', tau: 0.1 });
     expect(runObjective({ recipe: 'bcl', bclAblation: 'complement', temperature: 0.1, batchSize: 4 })).toMatchObject({ loss: 'supcon', negatives: 6 });
     expect(runObjective({ recipe: 'ce', temperature: 0.1, batchSize: 128 })).toMatchObject({ loss: 'supcon', negatives: 254, note: expect.stringMatching(/no contrastive loss/) });
+    expect(runObjective({ recipe: 'rebsupcon', temperature: 0.2, batchSize: 32, queueSize: 100 })).toMatchObject({ loss: 'supcon', tau: 0.2, negatives: 162 });
     expect(runObjective(undefined)).toMatchObject({ loss: 'supcon', tau: 0.1, negatives: 255 });
   });
 

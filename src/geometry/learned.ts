@@ -24,6 +24,8 @@ export interface RunObjective {
  *   bcl (full, averaging) → 'bcl': BCL averages over anchors (weights p) and its class-averaged denominator
  *     does not depend on N (its prototypes only add one more class-averaged term per class);
  *   bcl complement (no class-averaging) → 'supcon' with the same N (the K prototype columns are left out);
+ *   rebsupcon → 'supcon' with N = 2B − 2 + Q (the queue's Q keys join every denominator; the per-class
+ *     weights ω and the prototype module are not modelled);
  *   ce, ce-la, balanced-softmax → 'supcon': they have no contrastive loss, so the SupCon geometry at the
  *     run's τ and N is the reference the representation is held against.
  * Without a config (an old run): SupCon, τ = 0.1, N = 255.
@@ -45,6 +47,14 @@ export function runObjective(config: Readonly<Record<string, unknown>> | undefin
     case 'supmin':
     case 'supproto':
       return supcon('the SupCon part of the loss (the recipe\'s extra terms are not modelled)');
+    case 'rebsupcon': {
+      // The queue adds Q rows to every anchor's denominator: own key (its positive) + 2B − 2 batch rows + Q.
+      const q = num(config.queueSize, 4096);
+      return {
+        loss: 'supcon', tau, negatives: negatives + q,
+        note: `rebsupcon: SupCon on the MoCo queue, τ = ${tau}, N = 2B − 2 + Q = ${negatives + q} (B = ${b}, Q = ${q}); ω and the prototype module are not modelled`,
+      };
+    }
     case 'bcl':
       if (config.bclAblation === 'complement') return supcon('BCL without class-averaging (the K prototype columns are not modelled)');
       return { loss: 'bcl', tau, negatives, note: `bcl: BCL's class-averaged loss, τ = ${tau}, anchors weighted by p; N does not enter it` };
