@@ -178,6 +178,17 @@ export function randomData(n: number, seed = 1): Float32Array {
   return out;
 }
 
+/** `n` rows of width `d` from {@link randomData}(n·d, seed), each scaled to unit length. */
+export function unitRows(n: number, d: number, seed: number): Float32Array {
+  const x = randomData(n * d, seed);
+  for (let i = 0; i < n; i++) {
+    const r = x.subarray(i * d, (i + 1) * d);
+    const s = Math.hypot(...r);
+    r.forEach((v, k) => (r[k] = v / s));
+  }
+  return x;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // TensorFlow.js WebGPU on our device
 

@@ -11,7 +11,7 @@
 // version computes each distance row in float64 and sorts it for the top-m (ties to the lowest index);
 // its nearest neighbours and CAC counts are compared with the device's before timing.
 import { classGeometry, engine, init, neighbourStats, tensor, twoClassesMetrics, type NeighbourStats, type Tensor } from '../src/index.js';
-import { benchHeader, flag, printReport, randomData, row, timeIt, type ResultRow } from './common.js';
+import { benchHeader, flag, printReport, randomData, row, timeIt, unitRows, type ResultRow } from './common.js';
 
 const quick = flag('quick');
 const SIZES = flag('full') ? [5000, 20000] : quick ? [1000, 5000] : [5000];
@@ -49,16 +49,6 @@ function plainStats(x: Float32Array, labels: Int32Array, n: number, m: number, t
   return out;
 }
 
-function unitRows(n: number, seed: number): Float32Array {
-  const x = randomData(n * D, seed);
-  for (let i = 0; i < n; i++) {
-    const r = x.subarray(i * D, (i + 1) * D);
-    const s = Math.hypot(...r);
-    r.forEach((v, k) => (r[k] = v / s));
-  }
-  return x;
-}
-
 async function main(): Promise<void> {
   const e = await init();
   await benchHeader('metrics bench', e, [
@@ -72,7 +62,7 @@ async function main(): Promise<void> {
     const u = randomData(samples, 3);
     const labels = Array.from(u, (v) => (v < 0.9 ? 0 : 1));
     const rowLabels = Int32Array.from({ length: n }, (_, r) => labels[r % samples]);
-    const x = unitRows(n, 11);
+    const x = unitRows(n, D, 11);
     const emb: Tensor = tensor(x, [n, D]).keep();
     const m = Math.floor(n * 0.05) - 1;
     const dev = await neighbourStats(emb, rowLabels, { m });

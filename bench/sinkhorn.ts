@@ -18,7 +18,7 @@ import {
   add, affine, concat, div, engine, eq, exp, init, l2Normalize, log, matmul, max, maximum, mean, mul, noGrad, ones,
   prototypeLoss, rebSupCon, reshape, scale, scope, sinkhorn, sub, sum, tensor, type Tensor,
 } from '../src/index.js';
-import { benchHeader, flag, formatTable, printReport, randomData, row, timeIt, type PeerTF, type ResultRow } from './common.js';
+import { benchHeader, flag, formatTable, printReport, randomData, row, timeIt, unitRows, type PeerTF, type ResultRow } from './common.js';
 
 const quick = flag('quick');
 const D = 128;
@@ -30,16 +30,6 @@ const TEMP = 0.2;
 const EPS = 0.05;
 const ITERS = 3;
 const CLASSES = 10;
-
-function unitRows(n: number, seed: number): Float32Array {
-  const x = randomData(n * D, seed);
-  for (let i = 0; i < n; i++) {
-    const r = x.subarray(i * D, (i + 1) * D);
-    const s = Math.hypot(...r);
-    r.forEach((v, k) => (r[k] = v / s));
-  }
-  return x;
-}
 
 /** Long-tailed labels in [0, CLASSES): class c with probability ∝ 0.7^c. */
 function labelsOf(n: number, seed: number): Int32Array {
@@ -117,9 +107,9 @@ async function main(): Promise<void> {
 
   // Sinkhorn from given scores, and the prototype module, at B×K.
   for (const b of SINKHORN_BATCHES) {
-    const z = tensor(unitRows(b, 1), [b, D]).keep().requireGrad();
-    const c = tensor(unitRows(K, 2), [K, D]).keep().requireGrad();
-    const zk = tensor(unitRows(b, 3), [b, D]).keep();
+    const z = tensor(unitRows(b, D, 1), [b, D]).keep().requireGrad();
+    const c = tensor(unitRows(K, D, 2), [K, D]).keep().requireGrad();
+    const zk = tensor(unitRows(b, D, 3), [b, D]).keep();
     const scores = scope(() => matmul(z, c, { transB: true }).detach()).keep();
     try {
       const ours = () => finish(scope(() => sum(sinkhorn(scores, { epsilon: EPS, iterations: ITERS }))).keep());
@@ -164,7 +154,7 @@ async function main(): Promise<void> {
     const y = labelsOf(B, 6);
     const yq = labelsOf(qn, 7);
     const labels = tensor(y, [B], 'i32').keep();
-    const queue = { keys: tensor(unitRows(qn, 8), [qn, D]).keep(), labels: tensor(yq, [qn], 'i32').keep() };
+    const queue = { keys: tensor(unitRows(qn, D, 8), [qn, D]).keep(), labels: tensor(yq, [qn], 'i32').keep() };
     const w = tensor(Float32Array.from(y, (c) => 1 / (1 + 0.05 * c)), [B]).keep();
     const yf = tensor(Float32Array.from(y), [B]).keep();
     const qyf = tensor(Float32Array.from(yq), [qn]).keep();

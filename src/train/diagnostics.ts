@@ -8,7 +8,7 @@
 //   * class geometry of each saved space, classifier weight norms, and the per-class mean gradient norm
 //     ‖∂CE_i/∂W‖ at the evaluated classifier over a seeded subset of training images (clean, eval mode).
 import * as T from '../index.js';
-import type { DeviceImages, Normalization } from '../data/augment.js';
+import type { DeviceImages } from '../data/augment.js';
 import { groupByClass, pick } from '../data/longtail.js';
 import { STREAM } from '../data/random.js';
 import { augmentViews } from '../data/views.js';
@@ -18,25 +18,17 @@ import { classifierGradNorms, type LinearLayer } from '../metrics/gradients.js';
 import { twoClassesMetrics } from '../metrics/two-classes.js';
 import { classWeightRows, type ProjectionHead } from '../nn/heads.js';
 import { CosineClassifier, Linear } from '../nn/linear.js';
-import type { Classifier } from '../nn/resnet.js';
 import { twoClassesSummary } from '../report/analysis.js';
 import type { ExtraMetrics, GeometrySummary } from '../report/types.js';
 import { cleanBatches, deviceBatches, readOnce, type Evaluation } from './evaluate.js';
-import { SIM_AUGMENT } from './recipes.js';
+import { SIM_AUGMENT, type RecipeData } from './recipes.js';
 
 /** What the diagnostics run on (the trainer's model, data and last evaluation). */
-export interface DiagnosticsInput {
-  model: Classifier;
+export interface DiagnosticsInput extends Omit<RecipeData, 'makeModel'> {
   /** The recipe's projection head, if any. */
   head?: ProjectionHead;
   /** The last evaluation (its predictions, and the probe for probe recipes). */
   evaluation: Evaluation;
-  trainImages: T.Tensor;
-  trainLabels: Int32Array;
-  trainCounts: number[];
-  testImages: T.Tensor;
-  testLabels: Int32Array;
-  norm: Normalization;
   batchSize: number;
   seed: number;
   /** Test samples per class for the Two-Classes metrics (default 250: 2 views of 2500 samples for 10 classes). */
