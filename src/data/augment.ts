@@ -36,7 +36,7 @@ export interface DeviceImages {
 }
 
 /** Largest image the kernel holds in workgroup memory (CAP in shaders/augment.wgsl). */
-export const MAX_IMAGE_ELEMENTS = 4096;
+const MAX_IMAGE_ELEMENTS = 4096;
 /** Floats of one image's plan (PLAN vec4s in shaders/augment.wgsl). */
 export const PLAN_FLOATS = 28;
 
@@ -69,7 +69,7 @@ function asImages(data: Tensor | DeviceImages, what: string): DeviceImages {
 }
 
 /** Throws unless `norm` has one mean and one positive std per channel. */
-export function checkNormalization(norm: Normalization, channels: number, what: string): void {
+function checkNormalization(norm: Normalization, channels: number, what: string): void {
   if (norm.mean.length !== channels || norm.std.length !== channels || norm.std.some((s) => !(s > 0)) || norm.mean.some((m) => !Number.isFinite(m))) {
     throw new Error(`${what}: need ${channels} means and ${channels} positive stds, got mean [${norm.mean}] std [${norm.std}]`);
   }

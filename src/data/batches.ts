@@ -14,7 +14,7 @@ export interface BatchOptions {
 }
 
 /** A copy of `indices` as an Int32Array, refusing what Int32Array.from would silently wrap or truncate. */
-export function indexArray(indices: ArrayLike<number>, what: string): Int32Array {
+function indexArray(indices: ArrayLike<number>, what: string): Int32Array {
   const out = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const v = indices[i];

@@ -17,7 +17,7 @@ export const PhotoCode = {
   sharpness: 10,
 } as const;
 
-export type PhotoKind = keyof typeof PhotoCode;
+type PhotoKind = keyof typeof PhotoCode;
 
 /** One photometric op: a factor (brightness, contrast, saturation, sharpness), a hue shift in [-0.5, 0.5], a
  * solarize threshold in [0, 1], posterize bits in 0..8, or nothing (grayscale, autocontrast, equalize). */

@@ -30,10 +30,6 @@ function squaredDistances(a: Tensor, b: Tensor): Tensor {
   return sub(add(aa, bb), scale(matmul(a, b, { transB: true }), 2));
 }
 
-function checkCodes(op: string, q: Tensor, what: string, b: number, k: number): void {
-  checkMatrix(op, q, what, b, k);
-}
-
 /**
  * Swapped prediction (SPEC 4.2, Reb-SupCon L1 of SPEC 6.3): with P_x = softmax(z_x Cᵀ / τ) over the K
  * prototypes,
@@ -50,8 +46,8 @@ export function swappedPrediction(za: Tensor, zb: Tensor, prototypes: Tensor, qa
   checkMatrix(op, za, 'za', undefined, d);
   const b = za.shape[0];
   checkMatrix(op, zb, 'zb', b, d);
-  checkCodes(op, qa, 'qa', b, k);
-  checkCodes(op, qb, 'qb', b, k);
+  checkMatrix(op, qa, 'qa', b, k);
+  checkMatrix(op, qb, 'qb', b, k);
   const t = positive(op, 'temperature', opts.temperature ?? 0.2);
   const logP = (z: Tensor) => logSoftmax(scale(matmul(z, prototypes, { transB: true }), 1 / t));
   const total = add(sum(mul(qb.detach(), logP(za))), sum(mul(qa.detach(), logP(zb))));
@@ -67,7 +63,7 @@ export function aggregationLoss(z: Tensor, prototypes: Tensor, q: Tensor): Tenso
   checkMatrix(op, prototypes, 'prototypes');
   const [k, d] = prototypes.shape;
   checkMatrix(op, z, 'z', undefined, d);
-  checkCodes(op, q, 'q', z.shape[0], k);
+  checkMatrix(op, q, 'q', z.shape[0], k);
   return scale(sum(mul(q.detach(), squaredDistances(z, prototypes))), 1 / z.shape[0]);
 }
 

@@ -32,7 +32,7 @@ export interface NeighbourStats {
 }
 
 /** Rows per distance block: as many as fit in `bytes`, at least one. */
-export function blockRows(n: number, bytes: number): number {
+function blockRows(n: number, bytes: number): number {
   return Math.max(1, Math.min(n, Math.floor(bytes / (4 * n))));
 }
 

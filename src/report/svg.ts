@@ -11,7 +11,7 @@ export function esc(s: string): string {
 export const PALETTE = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#f0e442', '#000000'];
 
 /** Colour of class `label` among `k`: evenly spaced hues, since ten or more classes outrun any palette. */
-export function classColor(label: number, k: number): string {
+function classColor(label: number, k: number): string {
   return `hsl(${Math.round((360 * label) / Math.max(k, 1))},70%,45%)`;
 }
 
@@ -25,7 +25,7 @@ export function fmt(x: number): string {
 }
 
 /** About `count` round tick values covering [lo, hi] (1-2-5 steps). */
-export function ticks(lo: number, hi: number, count = 5): number[] {
+function ticks(lo: number, hi: number, count = 5): number[] {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
@@ -177,7 +177,7 @@ export function barChart(
 }
 
 /** Diverging colour for v in [-1, 1]: blue (−1) – white (0) – red (+1). */
-export function divergingColor(v: number): string {
+function divergingColor(v: number): string {
   if (!Number.isFinite(v)) return '#bbbbbb';
   const t = Math.max(-1, Math.min(1, v));
   const [r, g, b] = t >= 0 ? [255, 255 - 180 * t, 255 - 200 * t] : [255 + 220 * t, 255 + 150 * t, 255];

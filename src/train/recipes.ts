@@ -468,7 +468,9 @@ function rebSupConRecipe(
     afterStep: (input) => {
       if (!keys) throw new Error('train: rebsupcon afterStep() without a loss() before it');
       queue.enqueue(keys, input.labels);
-      ptr.write([queue.ptr]);
+      // Recorded as a copy from a fresh upload, not ptr.write(): a write into a buffer the step's recorded
+      // work may use would submit that work first, splitting every step's command buffer in two.
+      T.assign(ptr, T.tensor([queue.ptr], [1], 'i32'));
       keys = null;
       // SwAV keeps C unit-norm outside the graph: renormalised after every optimizer step.
       if (prototypes) renormalizePrototypes(prototypes.weight);

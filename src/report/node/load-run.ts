@@ -224,7 +224,8 @@ export async function writeReport(runDir: string, opts: LoadOptions = {}): Promi
 export async function writeComparison(runDirs: string[], out?: string, opts: LoadOptions = {}): Promise<string> {
   if (!runDirs.length) throw new Error('compare: give at least one run directory');
   const runs = [];
-  for (const d of runDirs) runs.push(await loadRun(d, opts));
+  // The comparison draws neither the optimal geometry nor the threshold curves: not solved here.
+  for (const d of runDirs) runs.push(await loadRun(d, { ...opts, optimal: false }));
   const path = out ?? join(dirname(resolve(runDirs[0])), 'compare.html');
   await writeFileAtomic(path, utf8(renderComparison(runs)));
   return path;

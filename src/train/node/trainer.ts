@@ -2,7 +2,7 @@
 // BCL's two-branch framework, contrastive pre-training + linear probe), with per-epoch evaluation, a JSONL
 // log, atomic safetensors checkpoints and exact resume. Node-only (files); the model, data pipeline,
 // recipes and optimizer underneath are the platform-neutral library.
-import { mkdir, appendFile, access } from 'node:fs/promises';
+import { mkdir, appendFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../io/node/atomic.js';
 import { writeReport } from '../../report/node/load-run.js';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { binarySubset } from '../../data/binary.js';
 import { Rng, STREAM } from '../../data/random.js';
 import type { ImageSplit } from '../../data/idx.js';
 import { loadFashionMnist } from '../../data/node/fashion-mnist.js';
+import { pathExists } from '../../data/node/idx-files.js';
 import { readTensorEntries } from '../../io/tensors.js';
 import { loadSafetensors, saveSafetensors } from '../../io/node/safetensors.js';
 import type { Module } from '../../nn/module.js';
@@ -147,10 +148,6 @@ function selectData(cfg: TrainConfig, train: ArrayLike<number>, test: ArrayLike<
   return { classes, trainIdx, trainLabels, testIdx, testLabels: Int32Array.from(testIdx, (i) => relabel(test[i])), what };
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}
-
 /**
  * Trains per `cfg`, writing `log.jsonl` and `checkpoint.safetensors` (after every epoch, atomically) into
  * `cfg.out`, and at the end the diagnostics `embeddings.safetensors` and `metrics.json` (src/train/diagnostics.ts),
@@ -196,7 +193,7 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
   let startEpoch = 0;
   const ckptPath = join(cfg.out, CHECKPOINT);
   const state = recipe.state ?? [];
-  if (opts.resume && (await exists(ckptPath))) {
+  if (opts.resume && (await pathExists(ckptPath))) {
     startEpoch = await restore(ckptPath, parts, opt, named, state);
     await recipe.resumed?.();
     log(`[train] resumed from ${ckptPath} after epoch ${startEpoch}`);
@@ -214,7 +211,7 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; log?: (l
     model.train();
     opt.lr = schedule(epoch);
     const aug = new Rng(cfg.seed, STREAM.augment, epoch);
-    const random = () => aug.nextU32() / 2 ** 32;
+    const random = () => aug.float();
     // The loss of every step is added on the GPU and read once per progress line: a NaN anywhere shows.
     let lossSum = T.zeros([]).keep();
     let since = 0;
