@@ -189,6 +189,40 @@ export function unitRows(n: number, d: number, seed: number): Float32Array {
   return x;
 }
 
+/** `n` long-tailed labels in [0, classes): class c with probability ∝ decay^c (a deterministic draw). */
+export function longTailLabels(n: number, classes: number, decay: number, seed: number): Int32Array {
+  const w = Array.from({ length: classes }, (_, c) => decay ** c);
+  const total = w.reduce((a, v) => a + v, 0);
+  return Int32Array.from(randomData(n, seed), (v) => {
+    let t = ((v + 1) / 2) * total;
+    let c = 0;
+    while (c < classes - 1 && (t -= w[c]) > 0) c++;
+    return c;
+  });
+}
+
+/** Waits for the queue, reads the scalar `out` and disposes it. */
+export async function finish(out: T.Tensor): Promise<number> {
+  await T.engine().sync();
+  const v = await out.item();
+  out.dispose();
+  return v;
+}
+
+/** One forward + backward of the scalar `loss`, the gradients of `leaves` dropped, waited for; its value. */
+export async function lossStep(leaves: T.Tensor[], loss: () => T.Tensor): Promise<number> {
+  const l = T.scope(() => {
+    const out = loss();
+    out.backward();
+    return out.keep();
+  });
+  for (const t of leaves) {
+    t.grad?.dispose();
+    t.grad = null;
+  }
+  return finish(l);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // TensorFlow.js WebGPU on our device
 

@@ -11,10 +11,10 @@
 // 'vsMatmul' = ours / matmul (the issue's target: ≤ 1.3). Each rep records forward and backward and waits
 // for the GPU queue. Values of the fused and composed losses are compared before timing.
 import {
-  affine, arange, bcl, concat, div, engine, eq, exp, init, log, matmul, max, maximum, mean, mul, noGrad, ones,
-  reshape, scale, scope, sub, sum, supCon, tensor, type Tensor,
+  affine, arange, bcl, concat, div, eq, exp, init, log, matmul, max, maximum, mean, mul, noGrad, ones,
+  reshape, scale, sub, sum, supCon, tensor, type Tensor,
 } from '../src/index.js';
-import { benchHeader, flag, formatTable, printReport, randomData, row, timeIt, unitRows, type ResultRow } from './common.js';
+import { benchHeader, flag, formatTable, printReport, longTailLabels, lossStep, row, timeIt, unitRows, type ResultRow } from './common.js';
 
 const quick = flag('quick');
 const SIZES = flag('full') ? [256, 1024, 4096] : [256, 1024];
@@ -62,16 +62,8 @@ interface Inputs {
 }
 
 function makeInputs(b: number, k: number): Inputs {
-  // Long-tailed labels: class c with probability ∝ 0.9^c (deterministic draw from randomData).
-  const u = randomData(b, 7);
-  const w = Array.from({ length: k }, (_, c) => 0.9 ** c);
-  const total = w.reduce((a, x) => a + x, 0);
-  const y = Array.from(u, (v) => {
-    let t = ((v + 1) / 2) * total;
-    let c = 0;
-    while (c < k - 1 && (t -= w[c]) > 0) c++;
-    return c;
-  });
+  // Long-tailed labels: class c with probability ∝ 0.9^c.
+  const y = Array.from(longTailLabels(b, k, 0.9, 7));
   return {
     f: tensor(unitRows(b * V, D, 1), [b, V, D]).keep().requireGrad(),
     p: tensor(unitRows(k, D, 2), [k, D]).keep().requireGrad(),
@@ -80,20 +72,9 @@ function makeInputs(b: number, k: number): Inputs {
   };
 }
 
-async function step(inp: Inputs, loss: () => Tensor): Promise<number> {
-  const l = scope(() => {
-    const out = loss();
-    out.backward();
-    return out.keep();
-  });
-  for (const t of [inp.f, inp.p]) {
-    t.grad?.dispose();
-    t.grad = null;
-  }
-  await engine().sync();
-  const v = await l.item();
-  l.dispose();
-  return v;
+/** One forward + backward of `loss` on `inp`, waited for; its value. */
+function step(inp: Inputs, loss: () => Tensor): Promise<number> {
+  return lossStep([inp.f, inp.p], loss);
 }
 
 /** The matmuls inside the loss: X·Xᵀ (and X·Pᵀ) forward and backward, reduced to a scalar by sum. */

@@ -15,10 +15,10 @@
 //    measure is 'vsMatmul' = ours / matmul.
 // Values of fused and composed losses (and of the two Sinkhorns) are compared before timing.
 import {
-  add, affine, concat, div, engine, eq, exp, init, l2Normalize, log, matmul, max, maximum, mean, mul, noGrad, ones,
+  add, affine, concat, div, eq, exp, init, l2Normalize, log, matmul, max, maximum, mean, mul, noGrad, ones,
   prototypeLoss, rebSupCon, reshape, scale, scope, sinkhorn, sub, sum, tensor, type Tensor,
 } from '../src/index.js';
-import { benchHeader, flag, formatTable, printReport, randomData, row, timeIt, unitRows, type PeerTF, type ResultRow } from './common.js';
+import { benchHeader, finish, flag, formatTable, longTailLabels, lossStep, printReport, randomData, row, timeIt, unitRows, type PeerTF, type ResultRow } from './common.js';
 
 const quick = flag('quick');
 const D = 128;
@@ -30,39 +30,6 @@ const TEMP = 0.2;
 const EPS = 0.05;
 const ITERS = 3;
 const CLASSES = 10;
-
-/** Long-tailed labels in [0, CLASSES): class c with probability ∝ 0.7^c. */
-function labelsOf(n: number, seed: number): Int32Array {
-  const w = Array.from({ length: CLASSES }, (_, c) => 0.7 ** c);
-  const total = w.reduce((a, v) => a + v, 0);
-  return Int32Array.from(randomData(n, seed), (v) => {
-    let t = ((v + 1) / 2) * total;
-    let c = 0;
-    while (c < CLASSES - 1 && (t -= w[c]) > 0) c++;
-    return c;
-  });
-}
-
-async function finish(out: Tensor): Promise<number> {
-  await engine().sync();
-  const v = await out.item();
-  out.dispose();
-  return v;
-}
-
-/** One forward + backward of `loss`, gradients of `leaves` dropped, waited for. */
-async function step(leaves: Tensor[], loss: () => Tensor): Promise<number> {
-  const l = scope(() => {
-    const out = loss();
-    out.backward();
-    return out.keep();
-  });
-  for (const t of leaves) {
-    t.grad?.dispose();
-    t.grad = null;
-  }
-  return finish(l);
-}
 
 /** SwAV's `distributed_sinkhorn` (SPEC 4.1) in TF.js ops; returns Q [B, K]. */
 function tfSinkhorn(peer: PeerTF, scores: import('@tensorflow/tfjs-core').Tensor2D): import('@tensorflow/tfjs-core').Tensor2D {
@@ -135,9 +102,9 @@ async function main(): Promise<void> {
       results.push(Object.assign(row(`sinkhorn B=${b} K=${K}`, t.bestMs, peerMs, 'ms'), { matmul: mm.bestMs, vsMatmul: t.bestMs / mm.bestMs }));
       detail.push([`sinkhorn B=${b} K=${K}`, t.bestMs, mm.bestMs, peerMs, t.bestMs / mm.bestMs, t.bestMs / peerMs, check]);
 
-      const protoStep = () => step([z, c], () => prototypeLoss(z, zk, c, { temperature: TEMP }).loss);
+      const protoStep = () => lossStep([z, c], () => prototypeLoss(z, zk, c, { temperature: TEMP }).loss);
       // Its matmuls: the two score matrices z·Cᵀ, zk·Cᵀ and the separation's C·Cᵀ.
-      const mmBoth = () => step([z, c], () => add(add(sum(matmul(z, c, { transB: true })), sum(matmul(zk, c, { transB: true }))), sum(matmul(c, c, { transB: true }))));
+      const mmBoth = () => lossStep([z, c], () => add(add(sum(matmul(z, c, { transB: true })), sum(matmul(zk, c, { transB: true }))), sum(matmul(c, c, { transB: true }))));
       const p = await timeIt(() => protoStep().then(() => undefined), budget);
       const m2 = await timeIt(() => mmBoth().then(() => undefined), budget);
       results.push(Object.assign(row(`prototypes B=${b} K=${K}`, p.bestMs, NaN, 'ms'), { matmul: m2.bestMs, vsMatmul: p.bestMs / m2.bestMs }));
@@ -151,17 +118,17 @@ async function main(): Promise<void> {
   for (const qn of QUEUES) {
     const q = tensor(randomData(B * D, 4), [B, D]).keep().requireGrad();
     const k = tensor(randomData(B * D, 5), [B, D]).keep();
-    const y = labelsOf(B, 6);
-    const yq = labelsOf(qn, 7);
+    const y = longTailLabels(B, CLASSES, 0.7, 6);
+    const yq = longTailLabels(qn, CLASSES, 0.7, 7);
     const labels = tensor(y, [B], 'i32').keep();
     const queue = { keys: tensor(unitRows(qn, D, 8), [qn, D]).keep(), labels: tensor(yq, [qn], 'i32').keep() };
     const w = tensor(Float32Array.from(y, (c) => 1 / (1 + 0.05 * c)), [B]).keep();
     const yf = tensor(Float32Array.from(y), [B]).keep();
     const qyf = tensor(Float32Array.from(yq), [qn]).keep();
     try {
-      const fused = () => step([q], () => rebSupCon(q, k, labels, queue, { temperature: TEMP, weights: w }));
-      const composed = () => step([q], () => composedReb(q, k, yf, queue.keys, qyf, w));
-      const mms = () => step([q], () => {
+      const fused = () => lossStep([q], () => rebSupCon(q, k, labels, queue, { temperature: TEMP, weights: w }));
+      const composed = () => lossStep([q], () => composedReb(q, k, yf, queue.keys, qyf, w));
+      const mms = () => lossStep([q], () => {
         const zq = l2Normalize(q);
         return add(sum(matmul(zq, concat([zq, k], 0), { transB: true })), sum(matmul(zq, queue.keys, { transB: true })));
       });
