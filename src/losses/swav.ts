@@ -25,9 +25,14 @@ export function checkMatrix(op: string, t: Tensor, what: string, rows?: number, 
 
 /** ‖a_i − b_j‖² [N, M] = ‖a_i‖² + ‖b_j‖² − 2 a_i·b_j. */
 function squaredDistances(a: Tensor, b: Tensor): Tensor {
+  return distancesFromScores(a, b, matmul(a, b, { transB: true }));
+}
+
+/** {@link squaredDistances} from the products a Bᵀ already computed. */
+function distancesFromScores(a: Tensor, b: Tensor, ab: Tensor): Tensor {
   const aa = sum(mul(a, a), 1, true);
   const bb = reshape(sum(mul(b, b), 1), [1, b.shape[0]]);
-  return sub(add(aa, bb), scale(matmul(a, b, { transB: true }), 2));
+  return sub(add(aa, bb), scale(ab, 2));
 }
 
 /**
@@ -49,9 +54,14 @@ export function swappedPrediction(za: Tensor, zb: Tensor, prototypes: Tensor, qa
   checkMatrix(op, qa, 'qa', b, k);
   checkMatrix(op, qb, 'qb', b, k);
   const t = positive(op, 'temperature', opts.temperature ?? 0.2);
-  const logP = (z: Tensor) => logSoftmax(scale(matmul(z, prototypes, { transB: true }), 1 / t));
-  const total = add(sum(mul(qb.detach(), logP(za))), sum(mul(qa.detach(), logP(zb))));
-  return scale(total, -1 / (2 * b));
+  return swapFromScores(matmul(za, prototypes, { transB: true }), matmul(zb, prototypes, { transB: true }), qa, qb, t);
+}
+
+/** {@link swappedPrediction} from the scores z_a Cᵀ and z_b Cᵀ [B, K] (shared with {@link prototypeLoss}). */
+function swapFromScores(sa: Tensor, sb: Tensor, qa: Tensor, qb: Tensor, t: number): Tensor {
+  const logP = (scores: Tensor) => logSoftmax(scale(scores, 1 / t));
+  const total = add(sum(mul(qb.detach(), logP(sa))), sum(mul(qa.detach(), logP(sb))));
+  return scale(total, -1 / (2 * sa.shape[0]));
 }
 
 /**
@@ -64,7 +74,12 @@ export function aggregationLoss(z: Tensor, prototypes: Tensor, q: Tensor): Tenso
   const [k, d] = prototypes.shape;
   checkMatrix(op, z, 'z', undefined, d);
   checkMatrix(op, q, 'q', z.shape[0], k);
-  return scale(sum(mul(q.detach(), squaredDistances(z, prototypes))), 1 / z.shape[0]);
+  return aggregationFromScores(z, prototypes, matmul(z, prototypes, { transB: true }), q);
+}
+
+/** {@link aggregationLoss} with ‖z_i − c_k‖² = ‖z_i‖² + ‖c_k‖² − 2 (z Cᵀ)_ik from the given scores z Cᵀ. */
+function aggregationFromScores(z: Tensor, prototypes: Tensor, scores: Tensor, q: Tensor): Tensor {
+  return scale(sum(mul(q.detach(), distancesFromScores(z, prototypes, scores))), 1 / z.shape[0]);
 }
 
 /**
@@ -121,15 +136,18 @@ export function prototypeLoss(query: Tensor, key: Tensor, prototypes: Tensor, op
   checkMatrix(op, key, 'key', query.shape[0], d);
   const [l1, l2, l3] = opts.weights ?? [0.5, 0.3, 0.2];
   if (![l1, l2, l3].every(Number.isFinite)) throw new Error(`${op}: weights must be three finite numbers`);
-  positive(op, 'temperature', opts.temperature ?? 0.2);
+  const t = positive(op, 'temperature', opts.temperature ?? 0.2);
   const norm = opts.normalize ?? true;
   const zq = norm ? l2Normalize(query) : query;
   const zk = norm ? l2Normalize(key) : key;
   const sk = { epsilon: opts.epsilon, iterations: opts.iterations };
-  const codesQuery = noGrad(() => sinkhorn(matmul(zq.detach(), prototypes.detach(), { transB: true }), sk));
-  const codesKey = noGrad(() => sinkhorn(matmul(zk.detach(), prototypes.detach(), { transB: true }), sk));
-  const swap = swappedPrediction(zq, zk, prototypes, codesQuery, codesKey, { temperature: opts.temperature });
-  const aggregation = aggregationLoss(zq, prototypes, codesQuery);
+  // Each branch's scores z Cᵀ once: the Sinkhorn codes (detached), the swapped prediction and the aggregation.
+  const scoresQuery = matmul(zq, prototypes, { transB: true });
+  const scoresKey = matmul(zk, prototypes, { transB: true });
+  const codesQuery = noGrad(() => sinkhorn(scoresQuery.detach(), sk));
+  const codesKey = noGrad(() => sinkhorn(scoresKey.detach(), sk));
+  const swap = swapFromScores(scoresQuery, scoresKey, codesQuery, codesKey, t);
+  const aggregation = aggregationFromScores(zq, prototypes, scoresQuery, codesQuery);
   const separation = separationLoss(prototypes, { delta: opts.delta });
   const loss = add(add(scale(swap, l1), scale(aggregation, l2)), scale(separation, l3));
   return { loss, swap, aggregation, separation, codesQuery, codesKey };
