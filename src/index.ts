@@ -22,7 +22,7 @@ export { Module, Sequential, type StateValue } from './nn/module.js';
 export { Linear, CosineClassifier } from './nn/linear.js';
 export { logitAdjustment, logitAdjustedCrossEntropy } from './nn/losses.js';
 export { SGD, type SGDOptions, type ParamGroup } from './optim/sgd.js';
-export { accuracyReport, type AccuracyReport } from './train/metrics.js';
+export { accuracyReport, type AccuracyReport } from './metrics/accuracy.js';
 // CPU side of training, platform-neutral (pure functions on bytes and arrays). The Node-only pieces that
 // read and write files live in src/node.ts, a separate entry, so that browser bundles never see `node:*`.
 export { parseIdx, imageSplit, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type IdxArray, type ImageSplit, type SplitSources } from './data/idx.js';

@@ -6,7 +6,7 @@ import { CosineClassifier, Linear } from '../src/nn/linear.js';
 import { logitAdjustedCrossEntropy, logitAdjustment } from '../src/nn/losses.js';
 import { Module, Sequential, type StateValue } from '../src/nn/module.js';
 import { SGD } from '../src/optim/sgd.js';
-import { accuracyReport } from '../src/train/metrics.js';
+import { accuracyReport } from '../src/metrics/accuracy.js';
 import { expectClose, rng } from './reference/check.js';
 
 beforeAll(async () => {

@@ -4,7 +4,7 @@
 // Everything quadratic runs on the device (src/metrics/knn.ts); SAD is O(N·V·D) and done here in float64.
 import { Tensor } from '../tensor.js';
 import { assertDType, describe } from '../ops/validate.js';
-import { meanOf } from '../train/metrics.js';
+import { meanOf } from './accuracy.js';
 import { neighbourStats, type NeighbourStats } from './knn.js';
 
 /** Options of {@link twoClassesMetrics}; defaults reproduce the official code. */

@@ -5,8 +5,7 @@ import { thresholdSweep, type ThresholdRow } from '../geometry/analysis.js';
 import { geometryObjective, type GeometryLoss } from '../geometry/objectives.js';
 import { jacobiEigen } from '../geometry/linalg.js';
 import { solveGeometry } from '../geometry/solver.js';
-import { classMeans, type TwoClassesMetrics } from '../metrics/two-classes.js';
-import type { Embeddings, ExtraMetrics, OptimalGeometry, ThresholdCurves } from './types.js';
+import type { Embeddings, OptimalGeometry, ThresholdCurves } from './types.js';
 
 /** Gram matrix of a regular simplex (the ETF) of k unit vectors: 1 on the diagonal, −1/(k−1) off it. */
 export function etfGram(k: number): number[][] {
@@ -131,13 +130,4 @@ export function thresholdCurves(opts: ThresholdCurveOptions): ThresholdCurves {
     curveCache.set(key, rows);
   }
   return { loss, classes, majority, rows };
-}
-
-/** Two-Classes metrics reduced to the per-class means a report (and `metrics.json`) holds. */
-export function twoClassesSummary(m: TwoClassesMetrics): NonNullable<ExtraMetrics['twoClasses']> {
-  return {
-    sadMean: m.sadMean,
-    m: m.m,
-    classes: m.classes.map((c) => ({ label: c.label, samples: c.samples, ...classMeans(c), saa: c.saa, uniformity: c.uniformity })),
-  };
 }

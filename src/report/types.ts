@@ -1,8 +1,10 @@
 // The data of one training run as the report needs it, independent of where it came from (a run
 // directory on disk via src/report/node/load-run.ts, or built in memory by a test or a browser page).
 import type { ThresholdRow } from '../geometry/analysis.js';
-import type { ClassGeometry } from '../metrics/geometry.js';
-import type { AccuracyReport } from '../train/metrics.js';
+import type { AccuracyReport } from '../metrics/accuracy.js';
+import type { ExtraMetrics } from '../metrics/summary.js';
+
+export type { ExtraMetrics, GeometrySummary, GradientNorms, TwoClassesRow } from '../metrics/summary.js';
 
 /** One per-epoch evaluation line of log.jsonl (what src/train/node/trainer.ts appends). */
 export interface EpochRecord extends AccuracyReport {
@@ -34,47 +36,6 @@ export interface RunSummary {
   final?: Partial<AccuracyReport> & { loss?: number };
   wallSeconds?: number;
   imagesPerSecond?: number;
-}
-
-/** Per-class Two-Classes metrics reduced to numbers (see `twoClassesSummary` in src/report/analysis.ts). */
-export interface TwoClassesRow {
-  label: number;
-  samples?: number;
-  /** Class means of SAD, CAD and CAC, plus SAA and uniformity as the metric returns them. */
-  sad: number;
-  saa: number;
-  cad: number;
-  cac: number;
-  uniformity: number;
-}
-
-/** classGeometry's result without the class means (src/metrics/geometry.ts documents the fields). */
-export type GeometrySummary = Omit<ClassGeometry, 'means'>;
-
-/** Per-class mean of ‖∂CE_i/∂W‖ at the classifier over a seeded subset of training images. */
-export interface GradientNorms {
-  /** Index = label; NaN (null in JSON) for a class without samples. */
-  perClass: number[];
-  /** Training images averaged per class. */
-  samples: number[];
-  /** Which layer: 'linear', 'cosine' (the model's own classifier) or 'probe' (the linear probe). */
-  classifier: string;
-}
-
-/** Extra evaluation a run may add in `metrics.json` (all optional). */
-export interface ExtraMetrics {
-  balancedAccuracy?: number;
-  /** Binary ROC AUC, when the task is two-class. */
-  rocAuc?: number;
-  /** Test predictions and labels, for the confusion matrix (and balanced accuracy when not given). */
-  predictions?: { predicted: number[]; labels: number[] };
-  /** `space`: which representation ('projections' or 'embeddings'); `views`: how the two views were made. */
-  twoClasses?: { sadMean: number; m?: number; classes: TwoClassesRow[]; space?: string; views?: string };
-  /** Class-mean geometry of each saved space of embeddings.safetensors. */
-  geometry?: { embeddings?: GeometrySummary; projections?: GeometrySummary };
-  /** ‖w_c‖ of the evaluated classifier (the probe's for probe recipes), index = label. */
-  classifierNorms?: number[];
-  gradientNorms?: GradientNorms;
 }
 
 /** Embeddings [n, d] (row-major) with their labels, and optionally the classifier weights. */

@@ -18,8 +18,7 @@ import { classifierGradNorms, type LinearLayer } from '../metrics/gradients.js';
 import { twoClassesMetrics } from '../metrics/two-classes.js';
 import { classWeightRows, type ProjectionHead } from '../nn/heads.js';
 import { CosineClassifier, Linear } from '../nn/linear.js';
-import { twoClassesSummary } from '../report/analysis.js';
-import type { ExtraMetrics, GeometrySummary } from '../report/types.js';
+import { twoClassesSummary, type ExtraMetrics, type GeometrySummary } from '../metrics/summary.js';
 import { cleanBatches, deviceBatches, readOnce, type Evaluation } from './evaluate.js';
 import { SIM_AUGMENT, type RecipeData } from './recipes.js';
 

@@ -5,7 +5,7 @@ import { gatherPlan, makeBatch, type Normalization } from '../data/augment.js';
 import type { Classifier } from '../nn/resnet.js';
 import { SGD } from '../optim/sgd.js';
 import { rocAuc } from '../metrics/evaluation.js';
-import { accuracyReport, type AccuracyReport } from './metrics.js';
+import { accuracyReport, type AccuracyReport } from '../metrics/accuracy.js';
 
 /**
  * `fn(start, count)` of the rows [start, start + count) of `n`, `batchSize` at a time, in evaluation mode

@@ -16,7 +16,7 @@
 //                            twoClasses?: {sadMean, m?, space?, views?, classes: [{label, samples?, sad, saa, cad, cac, uniformity}]},
 //                            geometry?: {embeddings?, projections?} (classGeometry without `means`),
 //                            classifierNorms?: number[], gradientNorms?: {perClass, samples, classifier}}
-//                           (src/train/diagnostics.ts writes it; twoClassesSummary() in src/report/analysis.ts
+//                           (src/train/diagnostics.ts writes it; twoClassesSummary() in src/metrics/summary.ts
 //                           turns twoClassesMetrics' result into `twoClasses`; NaN is written as null).
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';

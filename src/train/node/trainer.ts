@@ -21,7 +21,7 @@ import type { Module } from '../../nn/module.js';
 import { ResNetCifar, SmallCNN, type Classifier } from '../../nn/resnet.js';
 import { SGD } from '../../optim/sgd.js';
 import { lrSchedule } from '../schedule.js';
-import { accuracyReport, type AccuracyReport } from '../metrics.js';
+import { accuracyReport, type AccuracyReport } from '../../metrics/accuracy.js';
 import { checkRecipeConfig, makeRecipe, type RecipeConfig } from '../recipes.js';
 import { computeDiagnostics } from '../diagnostics.js';
 import type { Evaluation } from '../evaluate.js';
