@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, expect } from 'vitest';
 import * as T from '../src/index.js';
+import { COMMON_OPTIONS, defaultConfig, type TrainConfig } from '../src/train/config.js';
+import type { OptionValue } from '../src/train/options.js';
 import { arr, size, type Arr } from './reference/ops.js';
 
 /** Runs the enclosing describe block with `width` cooperating threads, restoring the engine's own after. */
@@ -74,4 +76,18 @@ export function normalizeRows(a: Arr): Arr {
 /** Random unit vectors [n, d], rounded to float32. */
 export function unitRows(n: number, d: number, next: () => number): Arr {
   return normalizeRows(normalArr([n, d], next));
+}
+
+/**
+ * A training config from flat settings: the common ones (src/train/config.ts) go to the config, every
+ * other key is a recipe option (featDim, probeSteps, queueSize, ...).
+ */
+export function trainConfig(over: Record<string, unknown>): TrainConfig {
+  const common: Record<string, unknown> = {};
+  const options: Record<string, OptionValue> = {};
+  for (const [k, v] of Object.entries(over)) {
+    if (k === 'recipe' || k === 'options' || COMMON_OPTIONS.some((o) => o.key === k)) common[k] = v;
+    else options[k] = v as OptionValue;
+  }
+  return defaultConfig({ ...common, options: { ...(common.options as object), ...options } } as Partial<TrainConfig>);
 }

@@ -2,12 +2,13 @@
 // small files written here (and, when a Python with NumPy is installed, .npz files NumPy writes). No GPU.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 as zlibCrc32, deflateRawSync, gzipSync } from 'node:zlib';
+import { crc32 as zlibCrc32, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   CIFAR10_FILES, crc32, listZip, MEDMNIST_URL, medmnistClassesFor, parseCifar, parseNpy, parseNpz, streamInflateRaw, type ImageSplit,
 } from '../src/index.js';
 import { loadCifar10, loadCifar100, loadMedMnist, loadNpz, nodeInflateRaw } from '../src/node.js';
+import { cifarRecords, i4, i8, npy, pixel, u1, zip, PIXELS, type Member } from './fixtures/dataset-files.js';
 import { useTempDirs } from './helpers.js';
 import { numpyPython, runPython } from './reference/python.js';
 
@@ -20,22 +21,6 @@ function writeFiles(dir: string, files: Record<string, Uint8Array>): string {
 }
 
 // ---- CIFAR ----
-
-const PIXELS = 3072;
-
-/** Pixel j of image `seed`: distinct across images and planes, so a CHW or record mix-up shows. */
-const pixel = (seed: number, j: number) => (seed * 31 + j * 7 + (j >> 10) * 101) & 0xff;
-
-/** CIFAR records: each label list entry is [label] (CIFAR-10) or [coarse, fine] (CIFAR-100). */
-function cifarRecords(labels: number[][], firstSeed = 0): Uint8Array {
-  const record = labels[0].length + PIXELS;
-  const out = new Uint8Array(labels.length * record);
-  labels.forEach((l, i) => {
-    out.set(l, i * record);
-    for (let j = 0; j < PIXELS; j++) out[i * record + l.length + j] = pixel(firstSeed + i, j);
-  });
-  return out;
-}
 
 /** The five CIFAR-10 training batches of 2 records each (seeds 0..9, labels i % 10) and a test batch of 3. */
 function cifar10Files(): Record<string, Uint8Array> {
@@ -152,131 +137,6 @@ describe('CIFAR binary', () => {
 });
 
 // ---- ZIP, .npy, .npz ----
-
-interface NpyOptions {
-  version?: 1 | 2 | 3;
-  fortran?: string;
-  /** Bytes to drop from (negative) or add to (positive) the end of the data. */
-  extra?: number;
-}
-
-/** A .npy file as numpy.lib.format writes it: header padded with spaces to a multiple of 64, then '\n'. */
-function npy(descr: string, shape: number[], data: Uint8Array, opts: NpyOptions = {}): Uint8Array {
-  const version = opts.version ?? 1;
-  const dims = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-  let header = `{'descr': '${descr}', 'fortran_order': ${opts.fortran ?? 'False'}, 'shape': ${dims}, }`;
-  const prefix = 8 + (version === 1 ? 2 : 4);
-  header += ' '.repeat(63 - ((prefix + header.length) % 64)) + '\n';
-  const text = new TextEncoder().encode(header);
-  const body = opts.extra && opts.extra < 0 ? data.subarray(0, data.length + opts.extra) : data;
-  const out = new Uint8Array(prefix + text.length + body.length + Math.max(0, opts.extra ?? 0));
-  out.set([0x93, ...new TextEncoder().encode('NUMPY'), version, 0]);
-  const view = new DataView(out.buffer);
-  if (version === 1) view.setUint16(8, text.length, true);
-  else view.setUint32(8, text.length, true);
-  out.set(text, prefix);
-  out.set(body, prefix + text.length);
-  return out;
-}
-
-const u1 = (shape: number[], f: (i: number) => number) => npy('|u1', shape, Uint8Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => f(i)));
-function i8(values: number[], shape = [values.length, 1]): Uint8Array {
-  const data = new Uint8Array(8 * values.length);
-  values.forEach((v, i) => new DataView(data.buffer).setBigInt64(8 * i, BigInt(v), true));
-  return npy('<i8', shape, data);
-}
-function i4(values: number[], shape = [values.length]): Uint8Array {
-  return npy('<i4', shape, new Uint8Array(Int32Array.from(values).buffer), { version: 2 });
-}
-
-interface Member {
-  name: string;
-  data: Uint8Array;
-  deflate?: boolean;
-  /** Store this CRC instead of the right one. */
-  crc?: number;
-}
-
-/**
- * A ZIP archive, its CRCs from node:zlib (independent of ours). With `zip64`, the central directory holds
- * 0xffffffff placeholders and the ZIP64 extra fields and end records, as large archives do.
- */
-function zip(members: Member[], zip64 = false): Uint8Array {
-  const parts: Uint8Array[] = [];
-  const central: Uint8Array[] = [];
-  let offset = 0;
-  for (const m of members) {
-    const name = new TextEncoder().encode(m.name);
-    const body = m.deflate ? new Uint8Array(deflateRawSync(m.data)) : m.data;
-    const crc = m.crc ?? zlibCrc32(m.data);
-    const local = new Uint8Array(30 + name.length);
-    const lv = new DataView(local.buffer);
-    lv.setUint32(0, 0x04034b50, true);
-    lv.setUint16(4, 20, true);
-    lv.setUint16(8, m.deflate ? 8 : 0, true);
-    lv.setUint32(14, crc, true);
-    lv.setUint32(18, body.length, true);
-    lv.setUint32(22, m.data.length, true);
-    lv.setUint16(26, name.length, true);
-    local.set(name, 30);
-    const extraLen = zip64 ? 28 : 0;
-    const entry = new Uint8Array(46 + name.length + extraLen);
-    const cv = new DataView(entry.buffer);
-    cv.setUint32(0, 0x02014b50, true);
-    cv.setUint16(4, 45, true);
-    cv.setUint16(6, 20, true);
-    cv.setUint16(10, m.deflate ? 8 : 0, true);
-    cv.setUint32(16, crc, true);
-    cv.setUint32(20, zip64 ? 0xffffffff : body.length, true);
-    cv.setUint32(24, zip64 ? 0xffffffff : m.data.length, true);
-    cv.setUint16(28, name.length, true);
-    cv.setUint16(30, extraLen, true);
-    cv.setUint32(42, zip64 ? 0xffffffff : offset, true);
-    entry.set(name, 46);
-    if (zip64) {
-      const at = 46 + name.length;
-      cv.setUint16(at, 1, true);
-      cv.setUint16(at + 2, 24, true);
-      cv.setBigUint64(at + 4, BigInt(m.data.length), true);
-      cv.setBigUint64(at + 12, BigInt(body.length), true);
-      cv.setBigUint64(at + 20, BigInt(offset), true);
-    }
-    parts.push(local, body);
-    central.push(entry);
-    offset += local.length + body.length;
-  }
-  const cdSize = central.reduce((n, c) => n + c.length, 0);
-  const tail: Uint8Array[] = [];
-  if (zip64) {
-    const rec = new Uint8Array(56 + 20);
-    const v = new DataView(rec.buffer);
-    v.setUint32(0, 0x06064b50, true);
-    v.setBigUint64(4, 44n, true);
-    v.setBigUint64(24, BigInt(members.length), true);
-    v.setBigUint64(32, BigInt(members.length), true);
-    v.setBigUint64(40, BigInt(cdSize), true);
-    v.setBigUint64(48, BigInt(offset), true);
-    v.setUint32(56, 0x07064b50, true);
-    v.setBigUint64(64, BigInt(offset + cdSize), true);
-    v.setUint32(72, 1, true);
-    tail.push(rec);
-  }
-  const end = new Uint8Array(22);
-  const ev = new DataView(end.buffer);
-  ev.setUint32(0, 0x06054b50, true);
-  ev.setUint16(8, zip64 ? 0xffff : members.length, true);
-  ev.setUint16(10, zip64 ? 0xffff : members.length, true);
-  ev.setUint32(12, zip64 ? 0xffffffff : cdSize, true);
-  ev.setUint32(16, zip64 ? 0xffffffff : offset, true);
-  const all = [...parts, ...central, ...tail, end];
-  const out = new Uint8Array(all.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of all) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** A grey BreastMNIST-like set: train 3, val 2, test 2 images of 4 × 5, binary labels, every label dtype and both methods. */
 function breastMembers(over: Record<string, Partial<Member>> = {}): Member[] {

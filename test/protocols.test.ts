@@ -11,7 +11,8 @@ import {
 } from '../src/index.js';
 import { FASHION_MNIST_DEFAULT_DIR, loadFashionMnist } from '../src/node.js';
 import { loadSafetensors } from '../src/io/node/safetensors.js';
-import { DEFAULT_CONFIG, train as trainRun, type TrainConfig } from '../src/train/node/trainer.js';
+import { defaultConfig, type TrainConfig } from '../src/train/config.js';
+import { train as trainRun } from '../src/train/node/trainer.js';
 
 let train: Uint8Array; // the 60 000 Fashion-MNIST training labels, 6000 per class
 beforeAll(async () => {
@@ -352,8 +353,8 @@ describe('prefetch', () => {
 describe('trainer --sampler', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wgc-protocols-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const tiny = (out: string, over: Partial<TrainConfig> = {}): TrainConfig => ({
-    ...DEFAULT_CONFIG, widths: [4, 4, 4], epochs: 2, warmupEpochs: 0, batchSize: 32, limitPerClass: 20, testPerClass: 10,
+  const tiny = (out: string, over: Partial<TrainConfig> = {}): TrainConfig => defaultConfig({
+    widths: [4, 4, 4], epochs: 2, warmupEpochs: 0, batchSize: 32, limitPerClass: 20, testPerClass: 10,
     logEvery: 100, imbalance: 10, sampler: 'every-class', out: join(dir, out), ...over,
   });
   const quiet = { log: () => {} };

@@ -10,10 +10,13 @@ import * as T from '../src/index.js';
 import { loadSafetensors } from '../src/io/node/safetensors.js';
 import { ProjectionHead } from '../src/nn/heads.js';
 import { SmallCNN, type Classifier } from '../src/nn/resnet.js';
-import { DEFAULT_CONFIG, train, type TrainConfig } from '../src/train/node/trainer.js';
-import { checkRecipeConfig, makeRecipe, type RebAblation, type RecipeConfig, type StepInput } from '../src/train/recipes.js';
+import { resolveConfig } from '../src/train/config.js';
+import { train } from '../src/train/node/trainer.js';
+import { UsageError } from '../src/train/options.js';
+import { recipeFamily, type StepInput } from '../src/train/recipes/index.js';
+import type { RebAblation } from '../src/train/recipes/rebsupcon.js';
 import { expectClose, rng } from './reference/check.js';
-import { normalArr, useTempDirs } from './helpers.js';
+import { normalArr, trainConfig, useTempDirs } from './helpers.js';
 import type { Arr } from './reference/ops.js';
 
 const tempDir = useTempDirs('rebsupcon-recipe-test-');
@@ -113,17 +116,18 @@ describe('recipe rebsupcon, step by step (synthetic images)', () => {
   it('the key branch is the EMA of the query branch (host recurrence over 2 steps); the queue holds the latest keys', async () => {
     // 40 random 28×28 images of 4 classes, B = 8, Q = 20 (not a multiple of 8: the third enqueue wraps).
     const [n, classes, b, q, m] = [40, 4, 8, 20, 0.9];
-    const cfg: RecipeConfig = {
-      ...DEFAULT_CONFIG, recipe: 'rebsupcon', batchSize: b, featDim: 8, temperature: 0.2, queueSize: q, numPrototypes: 4, mocoMomentum: m,
-    };
+    const { config: cfg } = resolveConfig(trainConfig({
+      recipe: 'rebsupcon', batchSize: b, featDim: 8, temperature: 0.2, queueSize: q, numPrototypes: 4, mocoMomentum: m,
+    }));
     T.manualSeed(11);
     const makeModel = () => new SmallCNN(classes, { inChannels: 1, inputSize: 28, widths: [4, 8, 8] });
     const model = makeModel();
     const trainImages = T.rand([n, 1, 28, 28]).keep();
     const trainLabels = Int32Array.from({ length: n }, (_, i) => i % classes);
     const norm = { mean: [0.5], std: [0.3] };
-    const recipe = makeRecipe(cfg, {
+    const recipe = recipeFamily('rebsupcon').build({
       model, trainImages, trainLabels, trainCounts: [10, 10, 10, 10], testImages: trainImages, testLabels: trainLabels, norm, makeModel,
+      recipe: 'rebsupcon', options: cfg.options, seed: cfg.seed, batchSize: b,
     });
     const part = (prefix: string) => recipe.parts.find(([p]) => p === prefix)![1];
     const [keyModel, keyHead, head] = [part('key.') as Classifier, part('key_head.') as ProjectionHead, part('head.')];
@@ -169,7 +173,7 @@ describe('recipe rebsupcon, step by step (synthetic images)', () => {
     const rows = Array.from({ length: b }, (_, i) => (2 * b + i) % q);
     const queueKeys = await state.get('queue.keys')!.read();
     const queueLabels = await state.get('queue.labels')!.read();
-    const d = cfg.featDim;
+    const d = cfg.options.featDim as number;
     expectClose(rows.flatMap((r) => Array.from(queueKeys.subarray(r * d, (r + 1) * d))), keys, 1e-6, 'queue rows of the last batch');
     expect(rows.map((r) => queueLabels[r])).toEqual(Array.from(indices, (i) => trainLabels[i]));
     // Unit keys; the prototypes renormalised after the step; ∇̄ seen for every class.
@@ -186,15 +190,16 @@ describe('recipe rebsupcon, step by step (synthetic images)', () => {
 });
 
 /** At most 16 images per class at imbalance 2 (5 steps of 32 an epoch), 3 epochs, 4-8-8 channels, Q = 100 (wraps). */
-const tiny = (out: string, over: Partial<TrainConfig> = {}): TrainConfig => ({
-  ...DEFAULT_CONFIG, recipe: 'rebsupcon', widths: [4, 8, 8], warmupEpochs: 0, batchSize: 32, limitPerClass: 16, testPerClass: 8, logEvery: 100,
+type Settings = Record<string, unknown>;
+const tiny = (out: string, over: Settings = {}) => trainConfig({
+  recipe: 'rebsupcon', widths: [4, 8, 8], warmupEpochs: 0, batchSize: 32, limitPerClass: 16, testPerClass: 8, logEvery: 100,
   imbalance: 2, epochs: 3, featDim: 16, probeSteps: 20, probeFraction: 0.1, lr: 0.05, temperature: 0.2, queueSize: 100, out: join(dir, out), ...over,
 });
 const quiet = { log: () => {} };
-const epochLosses = async (out: string) => (await readFile(join(dir, out, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).loss as number);
+const epochLosses = async (out: string) => (await readFile(join(dir, out, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((r) => 'top1' in r).map((r) => r.loss as number);
 
 // Table 6: each row once, the classifier options and ω's inverse reading spread over them.
-const ABLATIONS: [RebAblation, Partial<TrainConfig>][] = [
+const ABLATIONS: [RebAblation, Settings][] = [
   ['queue', {}],
   ['rebalance', { rebWeighting: 'inverse' }],
   ['prototypes', { numPrototypes: 6, rebClassifier: 'probe' }],
@@ -233,7 +238,7 @@ describe.each(ABLATIONS)('recipe rebsupcon, ablation %s', (ablation, extra) => {
     for (const name of ['prototypes.weight', 'optimizer.momentum_buffer.prototypes.weight']) expect(has(name), name).toBe(prototypes);
     expect(has('optimizer.momentum_buffer.fc.weight')).toBe(extra.rebClassifier !== 'probe');
     if (prototypes) expect(ckpt.tensors.get('prototypes.weight')!.shape).toEqual([6, 16]);
-    expect(JSON.parse(ckpt.metadata.config).rebAblation).toBe(ablation);
+    expect(JSON.parse(ckpt.metadata.config).options.rebAblation).toBe(ablation);
 
     // Stop after epoch 1, resume with the full config: the same numbers and every checkpoint tensor bit for bit.
     await train(tiny(`${out}-split`, { ...over, epochs: 1 }), quiet);
@@ -246,33 +251,34 @@ describe.each(ABLATIONS)('recipe rebsupcon, ablation %s', (ablation, extra) => {
 });
 
 describe('recipe rebsupcon, bad options', () => {
-  const rejects = async (over: Partial<TrainConfig>, message: RegExp) => {
+  const rejects = async (over: Settings, message: RegExp) => {
     const cfg = tiny('bad', over);
-    expect(() => checkRecipeConfig(cfg)).toThrow(message);
+    expect(() => resolveConfig(cfg)).toThrow(UsageError);
+    expect(() => resolveConfig(cfg)).toThrow(message);
     const before = T.engine().dispatchCount;
     await expect(train(cfg, quiet)).rejects.toThrow(message);
     expect(T.engine().dispatchCount, 'dispatches recorded before the error').toBe(before);
   };
   it('fail with a clear message before any GPU work', async () => {
-    await rejects({ queueSize: 31 }, /rebsupcon's queue size 31 must be an integer ≥ the batch size 32/);
-    await rejects({ rebAblation: 'rebalancing' as RebAblation }, /rebAblation must be one of queue, rebalance, prototypes, full, got 'rebalancing'/);
-    await rejects({ rebClassifier: 'knn' as never }, /rebClassifier must be one of joint, probe/);
-    await rejects({ mocoMomentum: 1.5 }, /mocoMomentum must be in \[0, 1\]/);
-    await rejects({ rebAblation: 'queue', rebWeighting: 'inverse' }, /rebWeighting 'inverse' needs the rebalancing factor/);
-    await rejects({ rebAblation: 'rebalance', numPrototypes: 8 }, /numPrototypes needs the prototype module/);
-    await rejects({ recipe: 'supcon', queueSize: 100 }, /queueSize = 100 is a Reb-SupCon option and needs recipe rebsupcon, got supcon/);
-    await rejects({ recipe: 'bcl', queueSize: undefined, rebAblation: 'queue' }, /rebAblation = queue is a Reb-SupCon option and needs recipe rebsupcon, got bcl/);
+    await rejects({ queueSize: 31 }, /^--queue-size 31 must be ≥ the batch size 32/);
+    await rejects({ rebAblation: 'rebalancing' }, /^--reb-ablation must be one of queue, rebalance, prototypes, full, got "rebalancing"$/);
+    await rejects({ rebClassifier: 'knn' }, /^--reb-classifier must be one of joint, probe, got "knn"$/);
+    await rejects({ mocoMomentum: 1.5 }, /^--moco-momentum must be a number ≥ 0 and ≤ 1, got 1.5$/);
+    await rejects({ rebAblation: 'queue', rebWeighting: 'inverse' }, /^--reb-weighting inverse needs the rebalancing factor/);
+    await rejects({ rebAblation: 'rebalance', numPrototypes: 8 }, /^--prototypes needs the prototype module/);
+    await rejects({ recipe: 'supcon', queueSize: 100 }, /^--queue-size does not apply to --recipe supcon \(it applies to rebsupcon\)$/);
+    await rejects({ recipe: 'bcl', queueSize: undefined, rebAblation: 'queue' }, /^--reb-ablation does not apply to --recipe bcl/);
   });
 });
 
 describe('train CLI, rebsupcon flags', () => {
   const cli = (...args: string[]) => promisify(execFile)('node_modules/.bin/tsx', ['src/cli/train.ts', ...args]);
-  it('--help names them; another recipe refuses them before training', async () => {
+  it('--help names them; another recipe refuses them before training, with exit status 2', async () => {
     const { stdout } = await cli('--help');
     for (const flag of ['--reb-ablation queue|rebalance|prototypes|full', '--reb-weighting paper|inverse', '--reb-classifier joint|probe', '--queue-size Q', '--prototypes K', '--moco-momentum M', '--reb-ce-weight']) {
       expect(stdout).toContain(flag);
     }
-    await expect(cli('--recipe', 'supcon', '--queue-size', '100')).rejects.toThrow(/--queue-size needs --recipe rebsupcon/);
-    await expect(cli('--recipe', 'rebsupcon', '--reb-ablation', 'none')).rejects.toThrow(/--reb-ablation must be one of queue, rebalance, prototypes, full, got 'none'/);
+    await expect(cli('--recipe', 'supcon', '--queue-size', '100')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^train: --queue-size does not apply to --recipe supcon \(it applies to rebsupcon\) \(see --help\)\n$/) });
+    await expect(cli('--recipe', 'rebsupcon', '--reb-ablation', 'none')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--reb-ablation must be one of queue, rebalance, prototypes, full, got "none"/) });
   }, 60_000);
 });

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { loadSafetensors } from '../src/io/node/safetensors.js';
-import { DEFAULT_CONFIG, train, type TrainConfig } from '../src/train/node/trainer.js';
+import { writeReport } from '../src/report/node/load-run.js';
+import { defaultConfig, type TrainConfig } from '../src/train/config.js';
+import { train } from '../src/train/node/trainer.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -18,8 +20,8 @@ afterAll(async () => {
 });
 
 /** A tiny run: at most 40 images per class at imbalance 2, 4-8-8 channels, 20 test images per class. */
-const tiny = (out: string, over: Partial<TrainConfig> = {}): TrainConfig => ({
-  ...DEFAULT_CONFIG, widths: [4, 8, 8], epochs: 2, warmupEpochs: 0, batchSize: 64, limitPerClass: 40, testPerClass: 20,
+const tiny = (out: string, over: Partial<TrainConfig> = {}): TrainConfig => defaultConfig({
+  widths: [4, 8, 8], epochs: 2, warmupEpochs: 0, batchSize: 64, limitPerClass: 40, testPerClass: 20,
   logEvery: 2, imbalance: 2, out: join(dir, out), ...over,
 });
 const quiet = { log: () => {} };
@@ -28,22 +30,40 @@ describe('train', () => {
   it('learns: the loss falls and accuracy beats chance clearly; log and checkpoint are written', async () => {
     const lines: string[] = [];
     const r = await train(tiny('learn', { epochs: 3, limitPerClass: 80, lr: 0.1 }), { log: (l) => lines.push(l) });
-    const log = (await readFile(join(dir, 'learn', 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const records = (await readFile(join(dir, 'learn', 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    // One record per progress window (every 2 steps, and at each epoch's end), one per epoch with its evaluation.
+    const log = records.filter((e) => 'top1' in e);
+    const steps = records.filter((e) => !('top1' in e));
     expect(log.map((e) => e.epoch)).toEqual([1, 2, 3]);
     expect(log[2].loss).toBeLessThan(log[0].loss);
+    expect(steps.length).toBeGreaterThanOrEqual(3 * Math.ceil((r.steps / 3) / 2));
+    expect(steps.map((e) => e.step)).toEqual([...steps.map((e) => e.step)].sort((a, b) => a - b));
+    // The epoch's loss is the mean over all its steps: the progress windows weighted by their steps.
+    const perEpoch = r.steps / 3;
+    for (const [k, rec] of log.entries()) {
+      const mine = steps.filter((e) => e.epoch === k + 1);
+      let weighted = 0;
+      let prev = k * perEpoch;
+      for (const e of mine) {
+        weighted += e.loss * (e.step - prev);
+        prev = e.step;
+      }
+      expect(rec.loss).toBeCloseTo(weighted / perEpoch, 5);
+    }
     expect(r.final.top1).toBeGreaterThan(0.4); // chance is 0.1
     expect(r.trainCounts.length).toBe(10);
-    expect(lines.some((l) => /^epoch 1\/3 step \d+ loss \d+\.\d+ lr .* images\/s$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^epoch 1\/3 step \d+\/\d+ loss \d+\.\d+ lr .* images\/s ETA \d+(s|m\d\ds)$/.test(l))).toBe(true);
     const ckpt = await loadSafetensors(join(dir, 'learn', 'checkpoint.safetensors'));
     expect(ckpt.metadata.epoch).toBe('3');
     expect(ckpt.tensors.has('features.1.running_mean')).toBe(true);
     expect(ckpt.tensors.has('optimizer.momentum_buffer.fc.weight')).toBe(true);
-    // The run ends with its summary and the HTML report built from the run directory.
+    // The run ends with its summary; the HTML report is built from the run directory (the CLI asks for it).
     const summary = JSON.parse(await readFile(join(dir, 'learn', 'summary.json'), 'utf8'));
     expect(summary.trainCounts).toEqual(r.trainCounts);
-    const html = await readFile(join(dir, 'learn', 'report.html'), 'utf8');
+    expect(lines.at(-1)).toMatch(/^\[train\] diagnostics: /);
+    const html = await readFile(await writeReport(join(dir, 'learn')), 'utf8');
     expect(html).toContain('<svg');
-    expect(lines.at(-1)).toBe(`[train] report: ${join(dir, 'learn', 'report.html')}`);
+    expect(html).toContain('Ankle boot'); // class names from the dataset registry
 
     // The diagnostics: test embeddings with labels and the classifier's weights ...
     const emb = await loadSafetensors(join(dir, 'learn', 'embeddings.safetensors'));
@@ -73,14 +93,14 @@ describe('train', () => {
   }, 300_000);
 
   it('a probe recipe saves the projections and the probe as its classifier', async () => {
-    await train(tiny('probe', { recipe: 'supcon', epochs: 1, probeSteps: 20 }), quiet);
+    await train(tiny('probe', { recipe: 'supcon', epochs: 1, options: { probeSteps: 20 } }), quiet);
     const emb = await loadSafetensors(join(dir, 'probe', 'embeddings.safetensors'));
-    expect(emb.tensors.get('projections')!.shape).toEqual([200, DEFAULT_CONFIG.featDim]);
+    expect(emb.tensors.get('projections')!.shape).toEqual([200, 128]);
     const m = JSON.parse(await readFile(join(dir, 'probe', 'metrics.json'), 'utf8'));
     expect(m.gradientNorms.classifier).toBe('probe');
     expect(m.twoClasses.space).toBe('projections');
     expect(Object.keys(m.geometry)).toEqual(['embeddings', 'projections']);
-    const html = await readFile(join(dir, 'probe', 'report.html'), 'utf8');
+    const html = await readFile(await writeReport(join(dir, 'probe')), 'utf8');
     expect(html).toContain('learned (projections)');
     expect(html).toContain('linear probe');
   }, 300_000);
@@ -100,11 +120,15 @@ describe('train', () => {
     const path = join(dir, 'nan', 'checkpoint.safetensors');
     const before = await stat(path);
     await expect(train(tiny('nan', { lr: 1e38 }), { ...quiet, resume: true })).rejects.toThrow(
-      /train: the loss became (NaN|Infinity) at epoch 2, step \d+; stopped\. The last good checkpoint \(end of epoch 1\) is .*checkpoint\.safetensors/,
+      /^the loss became (NaN|Infinity) at epoch 2, step \d+; stopped\. The last good checkpoint \(end of epoch 1\) is .*checkpoint\.safetensors/,
     );
     const after = await stat(path);
     expect(after.mtimeMs).toBe(before.mtimeMs);
     expect((await loadSafetensors(path)).metadata.epoch).toBe('1');
+  }, 300_000);
+
+  it('a NaN loss in the first epoch says that no checkpoint was written', async () => {
+    await expect(train(tiny('nan0', { lr: 1e38, epochs: 1 }), quiet)).rejects.toThrow(/stopped\. No checkpoint was written/);
   }, 300_000);
 
   it('a missing dataset is a clear error naming the folder and the Debian package', async () => {

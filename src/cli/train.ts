@@ -1,173 +1,155 @@
-// The main job: training on a long-tailed dataset from the command line, by recipe.
-//   npm run train -- [--recipe ce|ce-la|balanced-softmax|bcl|supcon-lc|supcon|simclr|supmin|supproto|rebsupcon] [--bcl-ablation full|complement|averaging] [--reb-ablation queue|rebalance|prototypes|full] [--model small-cnn|resnet32] [--epochs N] ...
-// Prints progress lines, per-epoch evaluation, and as its last line one JSON summary; writes
-// <out>/log.jsonl and <out>/checkpoint.safetensors. --resume continues the run found in <out>.
+// The main job: training from the command line. Flags, help and validation are generated from the
+// option schemas (src/train/config.ts for the common settings, src/train/recipes/ for each recipe's),
+// so a recipe added to the registry is on the command line at once.
+//   npm run train -- [--preset NAME] [--dataset NAME] [--recipe NAME] [options]    (--help lists them)
+// Prints progress, per-epoch evaluation and, last, one JSON summary; writes the run folder (see the
+// README's "Run folder") and the HTML report. Bad arguments: one line and exit status 2.
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SAMPLER_KINDS } from '../data/samplers.js';
-import {
-  BCL_ABLATIONS, defaultTemperature, PROTO_PLACEMENTS, REB_ABLATIONS, REB_CLASSIFIERS, REB_DEFAULTS, REB_WEIGHTINGS, RECIPES, type RecipeName,
-} from '../train/recipes.js';
-import { DEFAULT_CONFIG, train, type TrainConfig } from '../train/node/trainer.js';
+import { DATASET_NAMES, DATASETS } from '../data/datasets.js';
+import { writeReport } from '../report/node/load-run.js';
+import { COMMON_OPTIONS, defaultConfig, PRESETS, type TrainConfig } from '../train/config.js';
+import type { StepProgress } from '../train/loop.js';
+import { train, progressLine } from '../train/node/trainer.js';
+import { helpLines, parseOption, UsageError, type OptionSpec, type OptionValue } from '../train/options.js';
+import { allRecipeOptions, recipeFamily, recipeNames } from '../train/recipes/index.js';
 
-/** The former --loss values, kept as aliases of the baseline recipes. */
-const LOSS_RECIPES: Record<string, RecipeName> = { ce: 'ce', la: 'ce-la', bs: 'balanced-softmax' };
+/** Flags of the CLI itself (not part of a config). */
+const CLI_OPTIONS: readonly OptionSpec[] = [
+  { flag: 'preset', key: 'preset', type: 'choice', choices: Object.keys(PRESETS), default: undefined, help: "a paper's configuration (see \"Presets\"); later flags override it" },
+  { flag: 'recipe', key: 'recipe', type: 'string', arg: 'NAME', default: 'ce', help: 'what is trained (see "Recipes")' },
+  { flag: 'loss', key: 'loss', type: 'choice', choices: ['ce', 'la', 'bs'], default: undefined, help: 'the same as --recipe ce|ce-la|balanced-softmax' },
+  { flag: 'resume', key: 'resume', type: 'boolean', default: false, help: 'continue the run in the output folder from its checkpoint' },
+  { flag: 'help', key: 'help', type: 'boolean', default: false, help: 'this text' },
+];
+const LOSS_RECIPES: Record<string, string> = { ce: 'ce', la: 'ce-la', bs: 'balanced-softmax' };
+const cliOption = (flag: string) => CLI_OPTIONS.find((o) => o.flag === flag)!;
 
-const HELP = `Usage: npm run train -- [options]
-  --dataset fashion-mnist       dataset (Debian's dataset-fashion-mnist; --data-dir or FASHION_MNIST_DIR to point elsewhere)
-  --imbalance IF                imbalance factor n_max / n_min (default ${DEFAULT_CONFIG.imbalance}); --profile exp|step
-  --binary A,B                  binary protocol instead: classes A (label 0) and B (label 1, the minority)
-  --minority-share S            share of label 1 in the binary training set (default ${DEFAULT_CONFIG.minorityShare})
-  --model NAME                  small-cnn (default, sized for the CPU fallback) or resnet32 / resnet<6n+2>
-  --widths 8,16,32              channel widths of small-cnn
-  --classifier linear|cosine    classifier head (cosine: BCL's normalised one, s = 30)
-  --recipe NAME                 ce (default): cross-entropy; ce-la: logit-adjusted CE (--tau);
-                                balanced-softmax; bcl: BCL's two-branch training, lambda * logit-compensated
-                                CE on a RandAugment view + mu * BCL loss on two SimAugment views through an
-                                MLP head, prototypes = MLP of the classifier weights; supcon-lc: the same
-                                with plain SupCon; supcon, simclr, supmin, supproto (the last two with
-                                --binary): contrastive pre-training of encoder + head, evaluated by a
-                                linear probe on a balanced 1 % of the training set (+ ROC AUC if binary);
-                                rebsupcon: Reb-SupCon, MoCo query/key encoders + heads with a labelled key
-                                queue, rebalanced SupCon + SwAV-style prototypes (options below)
-  --bcl-ablation full|complement|averaging   bcl's loss (BCL Table 2): full (default) = class-complement
-                                + class-averaging; complement = prototypes in the contrast set, no
-                                class-averaging; averaging = class-averaging, no prototypes (no head_fc)
-  --loss ce|la|bs               the same as --recipe ce|ce-la|balanced-softmax
-  --reb-ablation queue|rebalance|prototypes|full   rebsupcon's loss (Reb-SupCon Table 6): queue = SupCon
-                                on the MoCo queue alone (omega = 1, no prototypes); rebalance = + the
-                                rebalancing factor omega; prototypes = + the prototype module; full (default)
-  --reb-weighting paper|inverse omega = 1 / (1 + a g w_f) as the paper's formula (default; it lowers the
-                                weight of hard and rare classes), or its inverse 1 + a g w_f (the prose's intent)
-  --reb-classifier joint|probe  rebsupcon's classifier: joint (default) = a linear classifier on the query
-                                features trained with logit-compensated CE (--tau, --reb-ce-weight, default
-                                ${REB_DEFAULTS.rebCeWeight}); probe = the linear probe of supcon
-  --queue-size Q                rebsupcon's key queue (default ${REB_DEFAULTS.queueSize}; Q >= batch size, any multiple or not: it wraps around)
-  --prototypes K                rebsupcon's trainable prototypes (default ${REB_DEFAULTS.numPrototypes})
-  --moco-momentum M             rebsupcon's key-encoder EMA (default ${REB_DEFAULTS.mocoMomentum}; 1 / (1 - M) steps of memory)
-  --lambda L --mu M             bcl / supcon-lc loss weights (default ${DEFAULT_CONFIG.lambda}, ${DEFAULT_CONFIG.mu})
-  --temperature T               contrastive temperature (default 0.1 for bcl / supcon-lc, 0.2 for rebsupcon, 0.07 otherwise)
-  --eps E0,E1                   supproto's pull margins (default 1,1)
-  --proto-placement antipodal|fitted   supproto's prototypes: the released code's random pair [p, -p]
-                                (default) or the paper's p_maj fitted to the clean training embeddings
-                                of the initial encoder, p_min = -p_maj
-  --feat-dim D                  projection head output (default ${DEFAULT_CONFIG.featDim})
-  --probe-fraction F --probe-steps N --probe-lr X   linear probe (default ${DEFAULT_CONFIG.probeFraction}, ${DEFAULT_CONFIG.probeSteps}, ${DEFAULT_CONFIG.probeLr})
-  --epochs N --batch-size B --lr X --momentum M --nesterov --weight-decay W --no-decay-bn-bias
-  --sampler KIND                shuffled (default; every image once an epoch), class-balanced (each class
-                                equally likely) or every-class (each batch holds every class at least once)
-  --schedule cosine|step        --warmup-epochs W --milestones 160,180 --gamma G
-  --pad P --no-flip             ce recipes' augmentation: pad-and-random-crop by P pixels, horizontal flips
-                                (bcl, supcon-lc: RandAugment + 2 SimAugment views; the pre-training recipes: 2 SimAugment;
-                                rebsupcon: RandAugment query view, SimAugment key view)
-  --seed S --out DIR --resume   reproducibility, output folder, continue the run in DIR
-  --log-every N                 steps between progress lines
-  --limit-per-class N --test-per-class N   smaller runs (0 = all)`;
-
-const { values } = parseArgs({
-  options: {
-    help: { type: 'boolean' },
-    dataset: { type: 'string' }, 'data-dir': { type: 'string' }, imbalance: { type: 'string' }, binary: { type: 'string' }, 'minority-share': { type: 'string' }, eps: { type: 'string' }, 'proto-placement': { type: 'string' }, profile: { type: 'string' },
-    model: { type: 'string' }, widths: { type: 'string' }, classifier: { type: 'string' }, loss: { type: 'string' }, recipe: { type: 'string' }, 'bcl-ablation': { type: 'string' }, tau: { type: 'string' },
-    epochs: { type: 'string' }, 'batch-size': { type: 'string' }, sampler: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
-    nesterov: { type: 'boolean' }, 'weight-decay': { type: 'string' }, 'no-decay-bn-bias': { type: 'boolean' },
-    schedule: { type: 'string' }, 'warmup-epochs': { type: 'string' }, milestones: { type: 'string' }, gamma: { type: 'string' },
-    pad: { type: 'string' }, 'no-flip': { type: 'boolean' }, seed: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
-    lambda: { type: 'string' }, mu: { type: 'string' }, temperature: { type: 'string' }, 'feat-dim': { type: 'string' },
-    'probe-fraction': { type: 'string' }, 'probe-steps': { type: 'string' }, 'probe-lr': { type: 'string' },
-    'log-every': { type: 'string' }, 'limit-per-class': { type: 'string' }, 'test-per-class': { type: 'string' },
-    'reb-ablation': { type: 'string' }, 'reb-weighting': { type: 'string' }, 'reb-classifier': { type: 'string' }, 'reb-ce-weight': { type: 'string' },
-    'queue-size': { type: 'string' }, prototypes: { type: 'string' }, 'moco-momentum': { type: 'string' },
-  },
-});
-if (values.help) {
-  console.log(HELP);
-  process.exit(0);
+/** The --help text, generated from the schemas and the registries. */
+export function helpText(): string {
+  const lines = ['Usage: npm run train -- [options]', '', 'Run:'];
+  for (const o of CLI_OPTIONS) lines.push(...helpLines(o));
+  lines.push('', 'Common options:');
+  for (const o of COMMON_OPTIONS) lines.push(...helpLines(o));
+  lines.push('', 'Recipes (--recipe):');
+  for (const name of recipeNames()) lines.push(...helpLines({ flag: '', key: '', type: 'boolean', default: undefined, help: recipeFamily(name).recipes[name] }).map((l, i) => (i ? l : `  ${name.padEnd(32)}${l.trimStart()}`)));
+  lines.push('', 'Recipe options (each applies to the recipes named; another recipe refuses it):');
+  for (const o of allRecipeOptions()) lines.push(...helpLines(o));
+  lines.push('', 'Presets (--preset), for GPUs:');
+  for (const [name, p] of Object.entries(PRESETS)) {
+    lines.push(...helpLines({ flag: '', key: '', type: 'boolean', default: undefined, help: p.description }).map((l, i) => (i ? l : `  ${name.padEnd(32)}${l.trimStart()}`)));
+  }
+  lines.push('', 'Datasets (--dataset):');
+  for (const name of DATASET_NAMES) {
+    const d = DATASETS[name];
+    const where = `${d.files}; ${d.source === 'file' ? '--data-file' : '--data-dir'} or ${d.env}${d.defaultDir ? ` (default ${d.defaultDir})` : ''}; from ${d.url}`;
+    lines.push(...helpLines({ flag: '', key: '', type: 'boolean', default: undefined, help: `${d.title}, ${d.channels}×${d.size}×${d.size}: ${where}` }).map((l, i) => (i ? l : `  ${name.padEnd(32)}${l.trimStart()}`)));
+  }
+  return lines.join('\n');
 }
 
-function num(name: string, v: string | undefined, fallback: number, integer = false): number {
-  if (v === undefined) return fallback;
-  const x = Number(v);
-  if (!Number.isFinite(x) || x < 0 || (integer && !Number.isInteger(x))) throw new Error(`train: --${name} must be a ${integer ? 'non-negative integer' : 'non-negative number'}, got '${v}'`);
-  return x;
-}
-function oneOf<K extends string>(name: string, v: string | undefined, allowed: readonly K[], fallback: K): K {
-  if (v === undefined) return fallback;
-  if (!allowed.includes(v as K)) throw new Error(`train: --${name} must be one of ${allowed.join(', ')}, got '${v}'`);
-  return v as K;
-}
-const list = (name: string, v: string | undefined, fallback: number[]) => (v === undefined ? fallback : v.split(',').map((s) => num(name, s, 0, true)));
-
-function pair(name: string, v: number[]): [number, number] {
-  if (v.length !== 2) throw new Error(`train: --${name} takes two comma-separated values, got ${v.length}`);
-  return [v[0], v[1]];
+/** The parsed command line: the run's config and the CLI's own switches. */
+export interface ParsedArgs {
+  config: TrainConfig;
+  resume: boolean;
+  help: boolean;
 }
 
-const d = DEFAULT_CONFIG;
-if (values.loss !== undefined && values.recipe !== undefined) throw new Error('train: give --recipe or --loss, not both');
-const recipe = values.loss !== undefined ? LOSS_RECIPES[oneOf('loss', values.loss, ['ce', 'la', 'bs'] as const, 'ce')] : oneOf('recipe', values.recipe, RECIPES, d.recipe);
-if (values['bcl-ablation'] !== undefined && recipe !== 'bcl') throw new Error('train: --bcl-ablation needs --recipe bcl');
-if (values['proto-placement'] !== undefined && recipe !== 'supproto') throw new Error('train: --proto-placement needs --recipe supproto');
-const REB_FLAGS = ['reb-ablation', 'reb-weighting', 'reb-classifier', 'reb-ce-weight', 'queue-size', 'prototypes', 'moco-momentum'] as const;
-for (const flag of REB_FLAGS) if (values[flag] !== undefined && recipe !== 'rebsupcon') throw new Error(`train: --${flag} needs --recipe rebsupcon`);
-const r = REB_DEFAULTS;
-const cfg: TrainConfig = {
-  dataset: oneOf('dataset', values.dataset, ['fashion-mnist'] as const, d.dataset),
-  dataDir: values['data-dir'],
-  imbalance: num('imbalance', values.imbalance, d.imbalance),
-  profile: oneOf('profile', values.profile, ['exp', 'step'] as const, d.profile),
-  model: values.model ?? d.model,
-  widths: list('widths', values.widths, d.widths),
-  classifier: oneOf('classifier', values.classifier, ['linear', 'cosine'] as const, d.classifier),
-  recipe,
-  bclAblation: oneOf('bcl-ablation', values['bcl-ablation'], BCL_ABLATIONS, d.bclAblation ?? 'full'),
-  protoPlacement: oneOf('proto-placement', values['proto-placement'], PROTO_PLACEMENTS, d.protoPlacement ?? 'antipodal'),
-  tau: num('tau', values.tau, d.tau),
-  lambda: num('lambda', values.lambda, d.lambda),
-  mu: num('mu', values.mu, d.mu),
-  temperature: num('temperature', values.temperature, defaultTemperature(recipe)),
-  featDim: num('feat-dim', values['feat-dim'], d.featDim, true),
-  probeFraction: num('probe-fraction', values['probe-fraction'], d.probeFraction),
-  probeSteps: num('probe-steps', values['probe-steps'], d.probeSteps, true),
-  probeLr: num('probe-lr', values['probe-lr'], d.probeLr),
-  epochs: num('epochs', values.epochs, d.epochs, true),
-  batchSize: num('batch-size', values['batch-size'], d.batchSize, true),
-  sampler: oneOf('sampler', values.sampler, SAMPLER_KINDS, d.sampler),
-  lr: num('lr', values.lr, d.lr),
-  momentum: num('momentum', values.momentum, d.momentum),
-  nesterov: values.nesterov ?? d.nesterov,
-  weightDecay: num('weight-decay', values['weight-decay'], d.weightDecay),
-  noDecayBnBias: values['no-decay-bn-bias'] ?? d.noDecayBnBias,
-  schedule: oneOf('schedule', values.schedule, ['cosine', 'step'] as const, d.schedule),
-  warmupEpochs: num('warmup-epochs', values['warmup-epochs'], d.warmupEpochs, true),
-  milestones: list('milestones', values.milestones, d.milestones),
-  gamma: num('gamma', values.gamma, d.gamma),
-  pad: num('pad', values.pad, d.pad, true),
-  flip: !values['no-flip'],
-  seed: num('seed', values.seed, d.seed, true),
-  out: values.out ?? d.out,
-  logEvery: num('log-every', values['log-every'], d.logEvery, true) || 1,
-  limitPerClass: num('limit-per-class', values['limit-per-class'], d.limitPerClass, true),
-  testPerClass: num('test-per-class', values['test-per-class'], d.testPerClass, true),
-  binary: values.binary === undefined ? d.binary : pair('binary', list('binary', values.binary, [])),
-  minorityShare: num('minority-share', values['minority-share'], d.minorityShare),
-  eps: values.eps === undefined ? d.eps : pair('eps', values.eps.split(',').map((v) => num('eps', v, 0))),
-  // rebsupcon's settings only where given: a config without them reads as the defaults (REB_DEFAULTS).
-  ...(recipe === 'rebsupcon' ? {
-    rebAblation: oneOf('reb-ablation', values['reb-ablation'], REB_ABLATIONS, r.rebAblation),
-    rebWeighting: oneOf('reb-weighting', values['reb-weighting'], REB_WEIGHTINGS, r.rebWeighting),
-    rebClassifier: oneOf('reb-classifier', values['reb-classifier'], REB_CLASSIFIERS, r.rebClassifier),
-    rebCeWeight: num('reb-ce-weight', values['reb-ce-weight'], r.rebCeWeight),
-    queueSize: num('queue-size', values['queue-size'], r.queueSize, true),
-    numPrototypes: num('prototypes', values.prototypes, r.numPrototypes, true),
-    mocoMomentum: num('moco-momentum', values['moco-momentum'], r.mocoMomentum),
-  } : {}),
+/** Parses `argv` into a config (preset, then flags); throws a UsageError naming the flag. */
+export function parseTrainArgs(argv: string[]): ParsedArgs {
+  const recipeSpecs = allRecipeOptions();
+  const specs = [...CLI_OPTIONS, ...COMMON_OPTIONS, ...recipeSpecs];
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv, strict: true, allowPositionals: false,
+      options: Object.fromEntries(specs.map((o) => [o.flag, { type: o.type === 'boolean' ? 'boolean' as const : 'string' as const }])),
+    }));
+  } catch (e) {
+    // parseArgs says e.g. "Unknown option '--foo'. To specify a positional argument starting with a '-', ...".
+    const first = (e as Error).message.split(/\.\s/)[0].replace(/\.$/, '');
+    throw new UsageError(first);
+  }
+  const given = (o: OptionSpec): OptionValue | undefined => (values[o.flag] === undefined ? undefined : parseOption(o, values[o.flag]!));
+  if (values.help) return { config: defaultConfig(), resume: false, help: true };
+  if (values.loss !== undefined && values.recipe !== undefined) throw new UsageError('give --recipe or --loss, not both');
+  const preset = values.preset === undefined ? undefined : PRESETS[String(given(cliOption('preset')))];
+  const common: Partial<TrainConfig> = { ...preset?.config };
+  for (const o of COMMON_OPTIONS) {
+    const v = given(o);
+    if (v !== undefined) (common as Record<string, unknown>)[o.key] = o.key === 'binary' ? [...(v as number[])] : v;
+  }
+  const recipe = values.loss !== undefined ? LOSS_RECIPES[String(given(cliOption('loss')))] : String(values.recipe ?? preset?.config.recipe ?? 'ce');
+  const options: Record<string, OptionValue> = { ...(recipe === preset?.config.recipe ? preset.config.options : {}) };
+  for (const o of recipeSpecs) {
+    const v = given(o);
+    if (v !== undefined) options[o.key] = v;
+  }
+  return { config: defaultConfig({ ...common, recipe, options }), resume: values.resume === true, help: false };
+}
+
+/** Where the CLI writes. */
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** A terminal: progress is one updating line. */
+  tty: boolean;
+  write: (text: string) => void;
+}
+
+const processIo: CliIo = {
+  out: (l) => console.log(l),
+  err: (l) => console.error(l),
+  tty: Boolean(process.stdout.isTTY),
+  write: (t) => process.stdout.write(t),
 };
 
-try {
-  const result = await train(cfg, { resume: values.resume });
-  console.log(JSON.stringify(result));
-  process.exit(0);
-} catch (err) {
-  console.error(`[train] ${(err as Error).message}`);
-  process.exit(1);
+/** Runs the CLI on `argv`; returns the exit status (0 done, 1 failed, 2 bad arguments). */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  let parsed: ParsedArgs;
+  try {
+    parsed = parseTrainArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.err(`train: ${e.message} (see --help)`);
+    return 2;
+  }
+  if (parsed.help) {
+    io.out(helpText());
+    return 0;
+  }
+  // On a terminal the progress record redraws one line; every other line first ends it.
+  let barShown = false;
+  const endBar = () => {
+    if (barShown) io.write('\n');
+    barShown = false;
+  };
+  const log = (line: string) => {
+    endBar();
+    io.out(line);
+  };
+  const progress = io.tty
+    ? (p: StepProgress) => {
+      io.write(`\r${progressLine(p, parsed.config.epochs)}\x1b[K`);
+      barShown = true;
+    }
+    : undefined;
+  try {
+    const result = await train(parsed.config, { resume: parsed.resume, log, progress });
+    log(`[train] report: ${await writeReport(result.config.out)}`);
+    io.out(JSON.stringify(result));
+    return 0;
+  } catch (e) {
+    endBar();
+    if (e instanceof UsageError) {
+      io.err(`train: ${e.message} (see --help)`);
+      return 2;
+    }
+    io.err(`train: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exit(await main(process.argv.slice(2)));
 }

@@ -27,10 +27,32 @@ export interface MedMnist {
   test: ImageSplit;
 }
 
+/**
+ * Label names of the MedMNIST v2 datasets (the `label` field of MedMNIST's INFO), index = label.
+ * RetinaMNIST's labels are ordinal severity grades 0-4.
+ */
+export const MEDMNIST_LABEL_NAMES: Readonly<Record<string, readonly string[]>> = {
+  pathmnist: ['adipose', 'background', 'debris', 'lymphocytes', 'mucus', 'smooth muscle', 'normal colon mucosa', 'cancer-associated stroma', 'colorectal adenocarcinoma epithelium'],
+  dermamnist: ['actinic keratoses and intraepithelial carcinoma', 'basal cell carcinoma', 'benign keratosis-like lesions', 'dermatofibroma', 'melanoma', 'melanocytic nevi', 'vascular lesions'],
+  octmnist: ['choroidal neovascularization', 'diabetic macular edema', 'drusen', 'normal'],
+  pneumoniamnist: ['normal', 'pneumonia'],
+  retinamnist: ['0', '1', '2', '3', '4'],
+  breastmnist: ['malignant', 'normal, benign'],
+  bloodmnist: ['basophil', 'eosinophil', 'erythroblast', 'immature granulocytes', 'lymphocyte', 'monocyte', 'neutrophil', 'platelet'],
+  tissuemnist: ['collecting duct, connecting tubule', 'distal convoluted tubule', 'glomerular endothelial cells', 'interstitial endothelial cells', 'leukocytes', 'podocytes', 'proximal tubule segments', 'thick ascending limb'],
+  organamnist: ['bladder', 'femur-left', 'femur-right', 'heart', 'kidney-left', 'kidney-right', 'liver', 'lung-left', 'lung-right', 'pancreas', 'spleen'],
+  organcmnist: ['bladder', 'femur-left', 'femur-right', 'heart', 'kidney-left', 'kidney-right', 'liver', 'lung-left', 'lung-right', 'pancreas', 'spleen'],
+  organsmnist: ['bladder', 'femur-left', 'femur-right', 'heart', 'kidney-left', 'kidney-right', 'liver', 'lung-left', 'lung-right', 'pancreas', 'spleen'],
+};
+
+/** The dataset a MedMNIST file holds, from its name: `bloodmnist_64.npz` → `bloodmnist`. */
+export function medmnistBaseName(fileName: string): string {
+  return fileName.split(/[\\/]/).pop()!.toLowerCase().replace(/\.npz$/, '').replace(/_\d+$/, '');
+}
+
 /** The classes of a MedMNIST file from its name (`breastmnist.npz`, `bloodmnist_64.npz`), if known. */
 export function medmnistClassesFor(fileName: string): number | undefined {
-  const base = fileName.split(/[\\/]/).pop()!.toLowerCase().replace(/\.npz$/, '').replace(/_\d+$/, '');
-  return MEDMNIST_CLASSES[base];
+  return MEDMNIST_CLASSES[medmnistBaseName(fileName)];
 }
 
 /**

@@ -15,8 +15,8 @@ export interface RunObjective {
 }
 
 /**
- * The population loss matching a run's config (`summary.json` config: recipe, temperature, batchSize,
- * bclAblation). Negatives: every recipe contrasts two views of B samples in one batch, so an anchor's
+ * The population loss matching a run's config (`summary.json` config: recipe, batchSize and the recipe's
+ * options temperature, bclAblation, queueSize). Negatives: every recipe contrasts two views of B samples in one batch, so an anchor's
  * denominator holds its positive view and 2B − 2 other rows, N = 2B − 2 (the solver's model counts
  * same-class rows among the N, as SupCon's denominator does).
  *   supcon, supcon-lc, simclr, supmin, supproto → 'supcon' (SimCLR: with collapsed classes its positive is a
@@ -30,9 +30,12 @@ export interface RunObjective {
  *     run's τ and N is the reference the representation is held against.
  * Without a config (an old run): SupCon, τ = 0.1, N = 255.
  */
-export function runObjective(config: Readonly<Record<string, unknown>> | undefined): RunObjective {
+export function runObjective(run: Readonly<Record<string, unknown>> | undefined): RunObjective {
   const num = (v: unknown, fallback: number) => (typeof v === 'number' && v > 0 ? v : fallback);
-  if (!config) return { loss: 'supcon', tau: 0.1, negatives: 255, note: 'no run config: SupCon at τ = 0.1, N = 255' };
+  if (!run) return { loss: 'supcon', tau: 0.1, negatives: 255, note: 'no run config: SupCon at τ = 0.1, N = 255' };
+  // The recipe's own options sit under `options` (older runs kept them at the top level).
+  const options = typeof run.options === 'object' && run.options !== null ? (run.options as Record<string, unknown>) : {};
+  const config = { ...run, ...options };
   const recipe = String(config.recipe ?? config.loss ?? 'ce');
   const tau = num(config.temperature, 0.1);
   const b = num(config.batchSize, 128);

@@ -1,6 +1,12 @@
 // Evaluation of a trained model on clean (un-augmented) images: its own classifier, or a linear probe
-// fitted on frozen features (the protocol after contrastive pre-training, Two Classes paper, SPEC 3).
-import * as T from '../index.js';
+// fitted on frozen features (the protocol after contrastive pre-training, as the Two Classes paper).
+import { noGrad } from '../autograd.js';
+import { tensor, zeros } from '../ops/creation.js';
+import { add } from '../ops/elementwise.js';
+import { matmul } from '../ops/matmul.js';
+import { crossEntropy, l2Normalize } from '../ops/rowwise.js';
+import { concat } from '../ops/shape.js';
+import { scope, type Tensor, type TypedArray } from '../tensor.js';
 import { gatherPlan, makeBatch, type Normalization } from '../data/augment.js';
 import type { Classifier } from '../nn/resnet.js';
 import { SGD } from '../optim/sgd.js';
@@ -12,17 +18,17 @@ import { accuracyReport, type AccuracyReport } from '../metrics/accuracy.js';
  * and without gradients; the results ([count, ...] each) concatenated on the device into one kept tensor
  * (the caller disposes it). Nothing is read back, so the whole pass is one submission's worth of work.
  */
-export function deviceBatches(model: Classifier, n: number, batchSize: number, fn: (start: number, count: number) => T.Tensor): T.Tensor {
+export function deviceBatches(model: Classifier, n: number, batchSize: number, fn: (start: number, count: number) => Tensor): Tensor {
   if (n < 1) throw new Error(`deviceBatches: no rows to evaluate (n = ${n})`);
-  const parts: T.Tensor[] = [];
+  const parts: Tensor[] = [];
   model.eval();
   try {
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
-      parts.push(T.noGrad(() => T.scope(() => fn(start, count))).keep());
+      parts.push(noGrad(() => scope(() => fn(start, count))).keep());
     }
     if (parts.length === 1) return parts[0];
-    const all = T.noGrad(() => T.concat(parts).keep());
+    const all = noGrad(() => concat(parts).keep());
     for (const p of parts) p.dispose();
     return all;
   } catch (err) {
@@ -35,9 +41,9 @@ export function deviceBatches(model: Classifier, n: number, batchSize: number, f
 
 /** {@link deviceBatches} over clean images: rows `indices` of `images` (or all), un-augmented, normalised. */
 export function cleanBatches(
-  model: Classifier, images: T.Tensor, indices: ArrayLike<number> | null, batchSize: number, norm: Normalization,
-  fn: (batch: T.Tensor, start: number, count: number) => T.Tensor,
-): T.Tensor {
+  model: Classifier, images: Tensor, indices: ArrayLike<number> | null, batchSize: number, norm: Normalization,
+  fn: (batch: Tensor, start: number, count: number) => Tensor,
+): Tensor {
   const n = indices ? indices.length : images.shape[0];
   return deviceBatches(model, n, batchSize, (start, count) => {
     const rows = Array.from({ length: count }, (_, i) => (indices ? indices[start + i] : start + i));
@@ -46,7 +52,7 @@ export function cleanBatches(
 }
 
 /** Reads a tensor back once and disposes it. */
-export async function readOnce(t: T.Tensor): Promise<T.TypedArray> {
+export async function readOnce(t: Tensor): Promise<TypedArray> {
   try {
     return await t.read();
   } finally {
@@ -66,7 +72,7 @@ export interface Evaluation extends AccuracyReport {
 
 /**
  * Accuracies and predictions from logits z [n, K] (argmax on the host, first maximum on ties as
- * T.argmax); with two classes also `auc`, the ROC AUC of the margin z_1 − z_0 (label 1 the positive class).
+ * argmax); with two classes also `auc`, the ROC AUC of the margin z_1 − z_0 (label 1 the positive class).
  */
 function scoreLogits(z: Float32Array, labels: Int32Array, trainCounts: number[]): Evaluation {
   const classes = trainCounts.length;
@@ -78,7 +84,7 @@ function scoreLogits(z: Float32Array, labels: Int32Array, trainCounts: number[])
 
 /** Top-1 and long-tail accuracies (and the binary ROC AUC) of the model's own classifier on `images`, one read-back. */
 export async function evaluateClassifier(
-  model: Classifier, images: T.Tensor, labels: Int32Array, trainCounts: number[], batchSize: number, norm: Normalization,
+  model: Classifier, images: Tensor, labels: Int32Array, trainCounts: number[], batchSize: number, norm: Normalization,
 ): Promise<Evaluation> {
   const z = await readOnce(cleanBatches(model, images, null, batchSize, norm, (x) => model.forward(x)));
   return scoreLogits(z as Float32Array, labels, trainCounts);
@@ -103,22 +109,22 @@ export interface LinearProbeOptions {
  * classifier that was evaluated.
  */
 export async function linearProbe(
-  model: Classifier, trainImages: T.Tensor, probeIdx: ArrayLike<number>, probeLabels: Int32Array,
-  testImages: T.Tensor, testLabels: Int32Array, trainCounts: number[], opts: LinearProbeOptions,
+  model: Classifier, trainImages: Tensor, probeIdx: ArrayLike<number>, probeLabels: Int32Array,
+  testImages: Tensor, testLabels: Int32Array, trainCounts: number[], opts: LinearProbeOptions,
 ): Promise<Evaluation> {
   const classes = trainCounts.length;
   const d = model.featureDim;
-  const encode = (x: T.Tensor) => T.l2Normalize(model.features(x));
+  const encode = (x: Tensor) => l2Normalize(model.features(x));
   // The probe's inputs stay on the device: computed once, reused by every step.
   const x = cleanBatches(model, trainImages, probeIdx, opts.batchSize, opts.norm, encode);
-  const y = T.tensor(probeLabels, [probeLabels.length], 'i32').keep();
-  const w = T.zeros([classes, d]).keep().requireGrad();
-  const b = T.zeros([classes]).keep().requireGrad();
+  const y = tensor(probeLabels, [probeLabels.length], 'i32').keep();
+  const w = zeros([classes, d]).keep().requireGrad();
+  const b = zeros([classes]).keep().requireGrad();
   const opt = new SGD([w, b], { lr: opts.lr, momentum: 0.9, weightDecay: 0 });
-  const logits = (f: T.Tensor) => T.add(T.matmul(f, w, { transB: true }), b);
+  const logits = (f: Tensor) => add(matmul(f, w, { transB: true }), b);
   for (let s = 0; s < opts.steps; s++) {
-    T.scope(() => {
-      T.crossEntropy(logits(x), y).backward();
+    scope(() => {
+      crossEntropy(logits(x), y).backward();
       opt.step();
       opt.zeroGrad();
     });

@@ -20,6 +20,7 @@
 //                           turns twoClassesMetrics' result into `twoClasses`; NaN is written as null).
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { DATASETS, type DatasetName } from '../../data/datasets.js';
 import { writeFileAtomic } from '../../io/node/atomic.js';
 import { loadSafetensors } from '../../io/node/safetensors.js';
 import type { SafetensorsFile, SafetensorsTensor } from '../../io/safetensors.js';
@@ -34,10 +35,14 @@ export interface LoadOptions {
   optimal?: OptimalOptions | false;
 }
 
-/** Short Fashion-MNIST class names, index = label, for runs whose config names the dataset. */
-const CLASS_NAMES: Record<string, string[]> = {
-  'fashion-mnist': ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Boot'],
-};
+/** Class names from the dataset registry, for runs whose metrics.json does not list them. */
+function registryClassNames(config: Record<string, unknown> | undefined): string[] | undefined {
+  const spec = DATASETS[String(config?.dataset) as DatasetName];
+  if (!spec) return undefined;
+  const names = spec.classNames({ labels: config?.labels === 'coarse' ? 'coarse' : 'fine', dataFile: typeof config?.dataFile === 'string' ? config.dataFile : undefined });
+  const binary = config?.binary;
+  return Array.isArray(binary) && binary.length === 2 ? [names[binary[0]], names[binary[1]]] : names;
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' || v === null;
@@ -187,7 +192,7 @@ export async function loadRun(dir: string, opts: LoadOptions = {}): Promise<RunD
     steps,
     summary: summary || config ? { ...summary, config } : undefined,
     trainCounts,
-    classNames: metrics?.classNames ?? CLASS_NAMES[String(config?.dataset)],
+    classNames: metrics?.classNames ?? registryClassNames(config),
     embeddings,
     projections,
     classifierNorms,
