@@ -8,6 +8,7 @@ import { contrastiveRows } from '../ops/contrastive.js';
 import { add, affine, assign, div, gt, maximum, mul, scale, sqrt, toFloat, where } from '../ops/elementwise.js';
 import { gather, scatterAdd } from '../ops/indexing.js';
 import { matmul } from '../ops/matmul.js';
+import type { QueueView } from '../ops/moco.js';
 import { mean, sum } from '../ops/reduce.js';
 import { l2Normalize } from '../ops/rowwise.js';
 import { concat, reshape } from '../ops/shape.js';
@@ -15,12 +16,6 @@ import { assertDType, describe } from '../ops/validate.js';
 import { scope, Tensor } from '../tensor.js';
 import { positive } from './contrastive.js';
 import { checkMatrix } from './swav.js';
-
-/** A key queue as the loss reads it: keys [Q, D] (unit rows) and their labels [Q] (i32). */
-export interface QueueView {
-  keys: Tensor;
-  labels: Tensor;
-}
 
 export interface RebSupConOptions {
   /** τ (default 0.2, SPEC 6.2; 0.05 on CIFAR). */
