@@ -67,10 +67,8 @@ export {
   swappedPrediction, aggregationLoss, separationLoss, prototypeLoss, renormalizePrototypes,
   type PrototypeLossOptions, type PrototypeLosses,
 } from './losses/swav.js';
-export {
-  rebSupCon, perSampleGradNorms, Rebalancer,
-  type RebSupConOptions, type RebalancerOptions,
-} from './losses/rebalance.js';
+export { rebSupCon, Rebalancer, type RebSupConOptions, type RebalancerOptions } from './losses/rebalance.js';
+export { perSampleGradNorms } from './ops/grad-norms.js';
 export { emaUpdate, type QueueView } from './ops/moco.js';
 export { momentumUpdate, copyParameters, KeyQueue } from './nn/moco.js';
 // Optimal class-mean geometry of contrastive losses under imbalance (issue 8): float64, CPU only.
