@@ -3,8 +3,6 @@
 // gradients (written next to the forward in ops/). backward() walks the graph in reverse topological
 // order, accumulating gradients; leaf tensors collect theirs in `.grad`.
 import { engine } from './engine.js';
-import { add } from './ops/elementwise.js';
-import { ones } from './ops/creation.js';
 import { formatShape, scope, Tensor } from './tensor.js';
 
 /** How a tensor was computed: the op, its inputs, and the vector-Jacobian product of the op. */
@@ -18,6 +16,25 @@ export interface GradFn {
 export interface BackwardOptions {
   /** Keep the graph so that backward() can run through it again (default false: it is freed). */
   retainGraph?: boolean;
+}
+
+/**
+ * The two computations backward() performs itself: the seed d(root)/d(root) and the sum of two gradient
+ * contributions of one shape. Both are ops, and ops sit above the tape, so ops/elementwise.ts hands
+ * them over when it loads instead of the tape importing them.
+ */
+export interface GradientArithmetic {
+  /** A tensor of ones (f32) of `shape`. */
+  ones(shape: readonly number[]): Tensor;
+  /** a + b, same shapes. */
+  add(a: Tensor, b: Tensor): Tensor;
+}
+
+let arithmetic: GradientArithmetic | null = null;
+
+/** Gives backward() its seed and accumulation ops; ops/elementwise.ts calls it once, at load. */
+export function provideGradientArithmetic(ops: GradientArithmetic): void {
+  arithmetic = ops;
 }
 
 /** True when an op on these inputs must be recorded. */
@@ -89,9 +106,9 @@ function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-function accumulate(into: Tensor | undefined, g: Tensor): Tensor {
+function accumulate(ops: GradientArithmetic, into: Tensor | undefined, g: Tensor): Tensor {
   if (!into) return g;
-  const sum = add(into, g);
+  const sum = ops.add(into, g);
   into.dispose();
   g.dispose();
   return sum;
@@ -110,13 +127,15 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
       `backward: output of shape ${formatShape(root.shape)} is not a scalar; pass a gradient of the same shape, e.g. t.backward(ones(t.shape))`,
     );
   }
+  const ops = arithmetic;
+  if (!ops) throw new Error('backward: no gradient arithmetic was provided; import the ops (src/ops/elementwise.js) first');
   const order = topologicalOrder(root);
   const e = engine();
   const before = e.gradEnabled;
   e.gradEnabled = false;
   try {
     const grads = new Map<Tensor, Tensor>();
-    grads.set(root, grad ? Tensor.view(grad, grad.shape) : ones(root.shape));
+    grads.set(root, grad ? Tensor.view(grad, grad.shape) : ops.ones(root.shape));
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
       const g = grads.get(t);
@@ -126,7 +145,7 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
       if (!fn) {
         // A leaf: its gradient outlives every scope, owned by the tensor.
         g.keep();
-        t.grad = accumulate(t.grad ?? undefined, g);
+        t.grad = accumulate(ops, t.grad ?? undefined, g);
         t.grad.keep();
         continue;
       }
@@ -151,7 +170,7 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
         // A rule may pass g through unchanged or give one tensor to two inputs: give each its own view.
         if (gi === g || seen.has(gi)) gi = Tensor.view(gi, gi.shape);
         seen.add(gi);
-        grads.set(input, accumulate(grads.get(input), gi));
+        grads.set(input, accumulate(ops, grads.get(input), gi));
       });
       for (const gi of inputGrads) if (gi && gi !== g && !seen.has(gi)) gi.dispose();
       g.dispose();

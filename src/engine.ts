@@ -260,6 +260,18 @@ export class Engine {
 
 let current: Engine | null = null;
 
+/** A start-up step of {@link init}, run on each new engine before the adapter line is logged. */
+export type InitHook = (e: Engine, opts: EngineOptions) => Promise<void>;
+
+// Ops that tune themselves to the adapter (the matmul tiling) register here as their module loads:
+// the engine sits below ops and must not import them, yet their measurement belongs to start-up.
+const initHooks: InitHook[] = [];
+
+/** Registers a start-up step that init() runs, in registration order, on every engine it brings up. */
+export function onInit(hook: InitHook): void {
+  initHooks.push(hook);
+}
+
 /** The engine that ops run on; throws if {@link init} has not been awaited. */
 export function engine(): Engine {
   if (!current) throw new Error('no WebGPU engine: call `await init()` before creating tensors');
@@ -276,8 +288,7 @@ export async function init(opts: EngineOptions = {}): Promise<Engine> {
   const e = new Engine(device, adapter, opts);
   await e.kernels.compileAll();
   current = e;
-  const { chooseMatmulVariant } = await import('./ops/matmul.js');
-  e.matmulVariant = opts.matmul && opts.matmul !== 'auto' ? opts.matmul : await chooseMatmulVariant(e);
+  for (const hook of initHooks) await hook(e, opts);
   const log = opts.log ?? (typeof process !== 'undefined' && !!process.versions?.node);
   if (log) {
     console.log(`[webgpu] adapter: ${e.describeAdapter()}; matmul: ${e.matmulVariant}`);

@@ -67,11 +67,10 @@ export {
   swappedPrediction, aggregationLoss, separationLoss, prototypeLoss, renormalizePrototypes,
   type PrototypeLossOptions, type PrototypeLosses,
 } from './losses/swav.js';
-export {
-  rebSupCon, perSampleGradNorms, Rebalancer,
-  type QueueView, type RebSupConOptions, type RebalancerOptions,
-} from './losses/rebalance.js';
-export { emaUpdate, momentumUpdate, copyParameters, KeyQueue } from './nn/moco.js';
+export { rebSupCon, Rebalancer, type RebSupConOptions, type RebalancerOptions } from './losses/rebalance.js';
+export { perSampleGradNorms } from './ops/grad-norms.js';
+export { emaUpdate, type QueueView } from './ops/moco.js';
+export { momentumUpdate, copyParameters, KeyQueue } from './nn/moco.js';
 // Optimal class-mean geometry of contrastive losses under imbalance (issue 8): float64, CPU only.
 export { geometryObjective, rowLogSumExpObjective, GEOMETRY_LOSSES, type GeometryObjective, type GeometryLoss, type ObjectiveOptions } from './geometry/objectives.js';
 export { solveGeometry, certify, dualSlack, type SolveOptions, type GeometrySolution, type KktCertificate } from './geometry/solver.js';

@@ -1,14 +1,14 @@
-// Training batches assembled on the device (shaders/augment.wgsl): the dataset stays on the GPU as
-// [images, C, H, W] in [0, 1]; each step uploads a small plan per output image (source index, one
-// affine map, photometric ops, a Cutout box), never pixels. One dispatch builds every image of every
-// view. policies.ts draws plans, views.ts runs several policies over one batch of indices.
-import { engine } from '../engine.js';
+// Training batches assembled on the device: the dataset stays on the GPU as [images, C, H, W] in [0, 1];
+// each step uploads a small plan per output image (source index, one affine map, photometric ops, a
+// Cutout box), never pixels, encoded here for the kernel of ops/augment.ts, whose one dispatch builds
+// every image of every view. policies.ts draws plans, views.ts runs several policies over one batch of
+// indices.
+import { augmentImages, checkAugmentable, MAX_OPS } from '../ops/augment.js';
 import { tensor } from '../ops/creation.js';
-import { Uniforms } from '../ops/uniforms.js';
 import { assertDType, describe } from '../ops/validate.js';
 import { formatShape, Tensor } from '../tensor.js';
 import { compose, flipX, identity, inverseRows, padCrop } from './affine.js';
-import { checkPhotoOp, MAX_OPS, PhotoCode } from './photometric.js';
+import { checkPhotoOp, PhotoCode } from './photometric.js';
 import type { ImagePlan } from './policies.js';
 
 /** Per-channel normalisation: (v - mean) / std. */
@@ -35,8 +35,6 @@ export interface DeviceImages {
   shape: [number, number, number, number];
 }
 
-/** Largest image the kernel holds in workgroup memory (CAP in shaders/augment.wgsl). */
-const MAX_IMAGE_ELEMENTS = 4096;
 /** Floats of one image's plan (PLAN vec4s in shaders/augment.wgsl). */
 export const PLAN_FLOATS = 28;
 
@@ -102,69 +100,16 @@ export function encodePlans(plans: readonly ImagePlan[], shape: readonly number[
 }
 
 /**
- * Threads per workgroup: the whole image is one workgroup's work. CPU adapters want one SIMD vector
- * (SwiftShader, 3x32x32 SimAugment views: 1128/s at 4 threads, 492/s at 16, 271/s at 64).
- */
-function workgroupSize(): number {
-  return Math.min(64, Math.max(4, engine().cooperativeThreads));
-}
-
-/**
  * Builds [plans.length, C, H, W]: image b follows plans[b] (shaders/augment.wgsl), normalised per
  * channel. `data` is an f32 tensor [images, C, H, W] or an uploadImages result. Everything is checked
  * before any GPU work.
  */
 export function augmentBatch(data: Tensor | DeviceImages, plans: readonly ImagePlan[], norm: Normalization): Tensor {
   const images = asImages(data, 'augmentBatch');
-  const [n, channels, height, width] = images.shape;
-  if (channels > 4) throw new Error(`augmentBatch: at most 4 channels, got [${images.shape}]`);
-  if (channels * height * width > MAX_IMAGE_ELEMENTS) {
-    throw new Error(`augmentBatch: an image of ${channels}x${height}x${width} exceeds the kernel's ${MAX_IMAGE_ELEMENTS} elements`);
-  }
-  if (n >= 2 ** 24) throw new Error(`augmentBatch: at most 2^24 images (indices travel as f32), got ${n}`);
-  const bytes = workgroupBytes(channels, height, width);
-  const limit = engine().limits.maxComputeWorkgroupStorageSize;
-  if (bytes > limit) {
-    throw new Error(`augmentBatch: a ${channels}x${height}x${width} image needs ${bytes} bytes of workgroup memory, this adapter allows ${limit}`);
-  }
-  checkNormalization(norm, channels, 'augmentBatch');
+  checkAugmentable(images.shape, 'augmentBatch');
+  checkNormalization(norm, images.shape[1], 'augmentBatch');
   const encoded = encodePlans(plans, images.shape, 'augmentBatch');
-  return dispatchAugment(images, encoded, plans.length, norm);
-}
-
-/** Workgroup array sizes of shaders/augment.wgsl for one image shape. */
-function workgroupArrays(channels: number, height: number, width: number) {
-  return { CAP: Math.ceil((channels * height * width) / 256) * 256, CH: channels, WG: workgroupSize() };
-}
-
-/** Bytes of workgroup memory the kernel declares: image, histograms, levels, partials, op list. */
-function workgroupBytes(channels: number, height: number, width: number): number {
-  const a = workgroupArrays(channels, height, width);
-  return 4 * (a.CAP + 256 * a.CH + 256 + 8 * a.WG + 8 + 2 * MAX_OPS + 1);
-}
-
-function dispatchAugment(images: DeviceImages, encoded: Float32Array, count: number, norm: Normalization): Tensor {
-  const [n, channels, height, width] = images.shape;
-  const out = Tensor.empty([count, channels, height, width]);
-  if (out.size === 0) return out;
-  // The kernel's uint8 level table, k / 255 rounded once here (see shaders/augment.wgsl).
-  const buffer = new Float32Array(256 + encoded.length);
-  for (let k = 0; k < 256; k++) buffer[k] = k / 255;
-  buffer.set(encoded, 256);
-  const planTensor = tensor(buffer, [buffer.length]);
-  const vec4 = (v: readonly number[]) => [0, 1, 2, 3].map((c) => v[c] ?? 0);
-  const e = engine();
-  e.dispatch({
-    family: 'augment',
-    entry: 'augment',
-    // Workgroup arrays sized to the image (rounded up to 256 floats, so few pipelines are compiled).
-    constants: { ...workgroupArrays(channels, height, width), PACKED: images.format === 'u8' },
-    params: new Uniforms(64).u32(count, channels, height, width, n, 0, 0, 0).f32(...vec4(norm.mean), ...vec4(norm.std.map((s) => 1 / s))).buffer,
-    buffers: [out.bufferFor('augmentBatch'), images.data.bufferFor('augmentBatch'), planTensor.bufferFor('augmentBatch')],
-    groups: e.grid(count),
-  });
-  planTensor.dispose();
-  return out;
+  return augmentImages(images.data, images.format === 'u8', images.shape, encoded, plans.length, norm);
 }
 
 /**

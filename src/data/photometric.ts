@@ -26,9 +26,6 @@ export interface PhotoOp {
   param?: number;
 }
 
-/** Ops per image the kernel holds (MAX_OPS in shaders/augment.wgsl). */
-export const MAX_OPS = 8;
-
 /** Ops that mix channels and so need RGB input. */
 const RGB_ONLY: ReadonlySet<PhotoKind> = new Set<PhotoKind>(['saturation', 'hue', 'grayscale']);
 

@@ -6,8 +6,9 @@
 // here the composed geometric map is sampled first and the photometric ops follow in their drawn
 // order. Pointwise ops commute with the geometric part except through the 0 fill and the interpolation;
 // contrast, autocontrast and equalize see the transformed image's statistics.
+import { MAX_OPS } from '../ops/augment.js';
 import { compose, flipX, identity, padCrop, resizedCrop, rotate, sampleResizedCrop, shear, translate, type Affine } from './affine.js';
-import { checkColorJitter, drawColorJitter, MAX_OPS, type ColorJitter, type PhotoOp } from './photometric.js';
+import { checkColorJitter, drawColorJitter, type ColorJitter, type PhotoOp } from './photometric.js';
 import type { Rng } from './random.js';
 
 /** What the kernel does to one image (see shaders/augment.wgsl). */

@@ -7,14 +7,14 @@
 // min_class; it is not reproduced (SPEC 7.9).
 import { noGrad } from '../autograd.js';
 import { checkSeed } from '../data/random.js';
-import { full, randn, tensor } from '../ops/creation.js';
+import { full, randn, tensor, zerosLike } from '../ops/creation.js';
 import { affine, assign, div, eq, maximum, mul, neg, sqrt, toFloat } from '../ops/elementwise.js';
 import { matmul } from '../ops/matmul.js';
 import { sum } from '../ops/reduce.js';
 import { l2Normalize } from '../ops/rowwise.js';
+import { sgdStep } from '../ops/sgd.js';
 import { concat, reshape } from '../ops/shape.js';
 import { assertDType, describe } from '../ops/validate.js';
-import { SGD } from '../optim/sgd.js';
 import { scope, Tensor } from '../tensor.js';
 import type { Labels } from './contrastive.js';
 
@@ -92,7 +92,9 @@ export function fitPrototypes(embeddings: Tensor, labels: Labels, opts: FitProto
   z.keep();
   w.keep();
   const p = scope(() => l2Normalize(randn([1, d], 0, 1, { seed }))).keep().requireGrad();
-  const opt = new SGD([p], { lr });
+  // Plain SGD (momentum 0): the buffer, zeros, is bound but leaves the step equal to the gradient.
+  const hyper = { lr, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false };
+  const buffer = zerosLike(p).keep();
   try {
     for (let s = 0; s < steps; s++) {
       scope(() => {
@@ -100,15 +102,15 @@ export function fitPrototypes(embeddings: Tensor, labels: Labels, opts: FitProto
         // ‖z − p‖ = sqrt(2 − 2 cos) for unit rows; the floor keeps the gradient finite when p = z.
         const dist = distance === 'cosine' ? affine(cos, -1, 1) : sqrt(maximum(affine(cos, -2, 2), full([], 1e-12)));
         sum(mul(w, dist)).backward();
-        opt.step();
-        opt.zeroGrad();
+        sgdStep(p, p.grad!, buffer, hyper);
+        p.grad!.dispose();
+        p.grad = null;
         noGrad(() => assign(p, l2Normalize(p)));
       });
     }
     return scope(() => noGrad(() => antipodal(p.detach(), majority)));
   } finally {
-    opt.dispose();
-    for (const t of [p, z, w]) t.dispose();
+    for (const t of [p, z, w, buffer]) t.dispose();
   }
 }
 

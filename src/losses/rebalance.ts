@@ -5,22 +5,16 @@
 import { noGrad } from '../autograd.js';
 import { full, tensor } from '../ops/creation.js';
 import { contrastiveRows } from '../ops/contrastive.js';
-import { add, affine, assign, div, gt, maximum, mul, scale, sqrt, toFloat, where } from '../ops/elementwise.js';
+import { add, affine, assign, div, gt, maximum, mul, scale, toFloat, where } from '../ops/elementwise.js';
 import { gather, scatterAdd } from '../ops/indexing.js';
 import { matmul } from '../ops/matmul.js';
-import { mean, sum } from '../ops/reduce.js';
+import type { QueueView } from '../ops/moco.js';
+import { mean } from '../ops/reduce.js';
 import { l2Normalize } from '../ops/rowwise.js';
 import { concat, reshape } from '../ops/shape.js';
-import { assertDType, describe } from '../ops/validate.js';
+import { assertDType, checkMatrix, describe } from '../ops/validate.js';
 import { scope, Tensor } from '../tensor.js';
 import { positive } from './contrastive.js';
-import { checkMatrix } from './swav.js';
-
-/** A key queue as the loss reads it: keys [Q, D] (unit rows) and their labels [Q] (i32). */
-export interface QueueView {
-  keys: Tensor;
-  labels: Tensor;
-}
 
 export interface RebSupConOptions {
   /** τ (default 0.2, SPEC 6.2; 0.05 on CIFAR). */
@@ -76,28 +70,6 @@ export function rebSupCon(query: Tensor, key: Tensor, labels: Tensor, queue: Que
   return opts.reduction === 'none' ? weighted : mean(weighted);
 }
 
-/**
- * Per-sample gradient norms of a linear layer y = h Wᵀ (+ b) from tensors of its backward: the
- * per-sample weight gradient is the outer product δ_i h_iᵀ (δ_i = ∂L/∂y_i, row i of the output
- * gradient), so ‖∂L_i/∂W‖_F = ‖δ_i‖·‖h_i‖, and with the bias ‖δ_i‖·sqrt(‖h_i‖² + 1). Returns [B],
- * detached. For a mean-reduced loss whose row i only depends on sample i, δ_i = (1/B) ∂L_i/∂y_i: scale
- * by B for the norm of L_i's own gradient (SPEC 6.1's ∇ uses ‖∂L_i/∂θ‖; θ = the projection head's last
- * linear layer is this project's choice). δ comes from the backward through `gradHook(y, (δ) => ...)`
- * on the layer's output (src/autograd.ts; recipe rebsupcon does this), or by splitting the graph there:
- * `y2 = y.detach().requireGrad(); loss(y2).backward(); δ = y2.grad; y.backward(δ)`.
- * @param outputGrad δ [B, O]; input h [B, I].
- */
-export function perSampleGradNorms(outputGrad: Tensor, input: Tensor, opts: { bias?: boolean } = {}): Tensor {
-  const op = 'perSampleGradNorms';
-  checkMatrix(op, outputGrad, 'outputGrad');
-  checkMatrix(op, input, 'input', outputGrad.shape[0]);
-  return noGrad(() => {
-    const dd = sum(mul(outputGrad, outputGrad), 1);
-    const hh = sum(mul(input, input), 1);
-    return sqrt(mul(dd, opts.bias ? affine(hh, 1, 1) : hh));
-  });
-}
-
 export interface RebalancerOptions {
   /** α (default 0.5), β (default 0.1), ε (default 1e-5) of SPEC 6.1. */
   alpha?: number;
@@ -120,7 +92,7 @@ export interface RebalancerOptions {
 /**
  * Reb-SupCon's rebalancing factor (SPEC 6.1) with a running per-class gradient norm on the device:
  *   ω_f(c) = β / (f(c) + ε),  ω(c) = 1 / (1 + α · ∇̄_c · ω_f(c))   (or its inverse, see `reading`)
- * ∇_c = mean over the batch's class-c samples of the per-sample gradient norms ({@link perSampleGradNorms}),
+ * ∇_c = mean over the batch's class-c samples of the per-sample gradient norms (ops/grad-norms.ts perSampleGradNorms),
  * folded into the EMA ∇̄_c by {@link update}; classes never seen have ∇̄_c = 0, i.e. ω = 1. ω is
  * always detached. f(c) is the training-set class proportion n_c / N (SPEC 6.1 [choice]).
  */

@@ -1,10 +1,8 @@
-// SwAV's Sinkhorn-Knopp equipartition (shaders/sinkhorn.wgsl), SPEC 4.1: facebookresearch/swav
-// `distributed_sinkhorn` on one device (world_size = 1), called without gradient.
-import { engine } from '../engine.js';
-import { workgroupFor } from '../ops/rowwise.js';
-import { Uniforms } from '../ops/uniforms.js';
+// SwAV's Sinkhorn-Knopp equipartition, SPEC 4.1: facebookresearch/swav `distributed_sinkhorn` on one
+// device (world_size = 1), called without gradient; the kernel is ops/sinkhorn.ts's.
+import { sinkhornKnopp } from '../ops/sinkhorn.js';
 import { assertDType, describe } from '../ops/validate.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 
 export interface SinkhornOptions {
   /** ε in exp(S / ε); SwAV's `--epsilon`, default 0.05 (Reb-SupCon's ψ). */
@@ -35,21 +33,5 @@ export function sinkhorn(scores: Tensor, opts: SinkhornOptions = {}): Tensor {
   const iterations = opts.iterations ?? 3;
   if (!(epsilon > 0) || !Number.isFinite(epsilon)) throw new Error(`${op}: epsilon must be a positive finite number, got ${epsilon}`);
   if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`${op}: iterations must be an integer ≥ 1, got ${iterations}`);
-  const [b, k] = scores.shape;
-  const e = engine();
-  const q = Tensor.empty([b, k]);
-  const pot = Tensor.empty([k + b]);
-  const params = new Uniforms(16).u32(b, k).f32(1 / epsilon).u32(0).buffer;
-  for (let it = 0; it < iterations; it++) {
-    for (const axis of [0, 1]) {
-      e.dispatch({
-        family: 'sinkhorn', entry: 'potential', params,
-        constants: { WG: workgroupFor(axis === 0 ? b : k), AXIS: axis, FIRST: it === 0, WRITE: axis === 1 && it === iterations - 1 },
-        buffers: [q.bufferFor(op), scores.bufferFor(op), pot.bufferFor(op)],
-        groups: e.grid(axis === 0 ? k : b),
-      });
-    }
-  }
-  pot.dispose();
-  return q;
+  return sinkhornKnopp(scores, 1 / epsilon, iterations);
 }

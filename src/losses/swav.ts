@@ -10,18 +10,10 @@ import { matmul } from '../ops/matmul.js';
 import { sum } from '../ops/reduce.js';
 import { l2Normalize, logSoftmax } from '../ops/rowwise.js';
 import { reshape } from '../ops/shape.js';
-import { assertDType, describe } from '../ops/validate.js';
+import { checkMatrix } from '../ops/validate.js';
 import { scope, Tensor } from '../tensor.js';
 import { positive } from './contrastive.js';
 import { sinkhorn } from './sinkhorn.js';
-
-/** Checks an f32 matrix [rows, cols] (any positive size where undefined), with a clear error. */
-export function checkMatrix(op: string, t: Tensor, what: string, rows?: number, cols?: number): void {
-  assertDType(op, t, ['f32'], what);
-  if (t.rank !== 2 || t.shape.some((n) => n === 0) || (rows !== undefined && t.shape[0] !== rows) || (cols !== undefined && t.shape[1] !== cols)) {
-    throw new Error(`${op}: expected ${what} [${rows ?? '≥ 1'}, ${cols ?? '≥ 1'}], got ${describe(t)}`);
-  }
-}
 
 /** ‖a_i − b_j‖² [N, M] = ‖a_i‖² + ‖b_j‖² − 2 a_i·b_j. */
 function squaredDistances(a: Tensor, b: Tensor): Tensor {

@@ -3,7 +3,7 @@
 //
 // Linear classifier z = W h + b, W [K, d]: ∂CE_i/∂W = δ_i h_iᵀ with δ_i = softmax(z_i) − onehot(y_i), an
 // outer product, so ‖∂CE_i/∂W‖_F = ‖δ_i‖·‖h_i‖, and with the bias ‖δ_i‖·sqrt(‖h_i‖² + 1)
-// (src/losses/rebalance.ts's perSampleGradNorms computes exactly that from δ and h).
+// (src/ops/grad-norms.ts's perSampleGradNorms computes exactly that from δ and h).
 //
 // Cosine classifier z_k = s·ĥ·ŵ_k with ĥ = h/‖h‖ and ŵ_k = w_k/‖w_k‖ (W [d, K], column k = class k):
 // ∂z_k/∂w_k = s (I − ŵ_k ŵ_kᵀ) ĥ / ‖w_k‖ and ∂z_k/∂w_l = 0 for l ≠ k, so the gradient's column k is
@@ -13,13 +13,13 @@
 import { noGrad } from '../autograd.js';
 import { full } from '../ops/creation.js';
 import { add, div, maximum, mul, scale, sqrt, sub } from '../ops/elementwise.js';
+import { perSampleGradNorms } from '../ops/grad-norms.js';
 import { oneHot } from '../ops/indexing.js';
 import { matmul } from '../ops/matmul.js';
 import { sum } from '../ops/reduce.js';
 import { l2Normalize, softmax } from '../ops/rowwise.js';
 import { reshape, transpose } from '../ops/shape.js';
 import { assertDType, describe } from '../ops/validate.js';
-import { perSampleGradNorms } from '../losses/rebalance.js';
 import { CosineClassifier } from '../nn/linear.js';
 import type { Tensor } from '../tensor.js';
 

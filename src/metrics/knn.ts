@@ -1,13 +1,11 @@
-// Per-row neighbourhood statistics of an embedding set on the device (shaders/knn.wgsl): squared
-// Euclidean distances computed one block of rows at a time, then, per row, the same-class distance sum,
-// the same-class Gaussian potential, the nearest other row and the same-label count of its m nearest
-// other rows. Only [n, 4] numbers come back; the n x n matrix exists neither on the host nor on the device.
-import { engine } from '../engine.js';
+// Per-row neighbourhood statistics of an embedding set on the device (the kernels of ops/knn.ts): per
+// row, the same-class distance sum, the same-class Gaussian potential, the nearest other row and the
+// same-label count of its m nearest other rows. Only [n, 4] numbers come back; the n x n matrix exists
+// neither on the host nor on the device.
 import { tensor } from '../ops/creation.js';
-import { Uniforms } from '../ops/uniforms.js';
+import { neighbourRowStats } from '../ops/knn.js';
 import { assertDType, describe } from '../ops/validate.js';
-import { workgroupFor } from '../ops/rowwise.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 
 /** Options of {@link neighbourStats}. */
 export interface NeighbourOptions {
@@ -31,11 +29,6 @@ export interface NeighbourStats {
   sameInTopM: Int32Array;
 }
 
-/** Rows per distance block: as many as fit in `bytes`, at least one. */
-function blockRows(n: number, bytes: number): number {
-  return Math.max(1, Math.min(n, Math.floor(bytes / (4 * n))));
-}
-
 /**
  * Neighbourhood statistics of `x` [n, d] (f32, on the device) with integer labels [n]. Checks every
  * argument before recording any GPU work.
@@ -55,41 +48,15 @@ export function neighbourStats(x: Tensor, labels: ArrayLike<number>, opts: Neigh
   const t = opts.t ?? 2;
   if (!Number.isFinite(t)) throw new Error(`neighbourStats: t must be finite, got ${t}`);
   // Synchronous checks above, so that bad input throws at the call, not in a rejected promise.
-  return run(x, Int32Array.from(labels), m, t, blockRows(n, opts.blockBytes ?? 32 << 20));
+  return run(x, Int32Array.from(labels), m, t, opts.blockBytes ?? 32 << 20);
 }
 
-async function run(x: Tensor, labels: Int32Array, m: number, t: number, rows: number): Promise<NeighbourStats> {
-  const [n, d] = x.shape;
-  const e = engine();
-  // Distance tiling follows the matmul choice measured at start-up: the same arithmetic shape.
-  const register = e.matmulVariant === 'register';
-  const tile = 16;
-  const span = register ? 32 : tile;
-  const wg = workgroupFor(n);
+async function run(x: Tensor, labels: Int32Array, m: number, t: number, blockBytes: number): Promise<NeighbourStats> {
+  const n = x.shape[0];
   const y = tensor(labels, [n]);
-  const stats = Tensor.empty([n, 4]);
-  const block = Tensor.empty([rows, n]);
+  let stats: Tensor | undefined;
   try {
-    for (let r0 = 0; r0 < n; r0 += rows) {
-      const count = Math.min(rows, n - r0);
-      const params = new Uniforms(32).u32(count, n, d, r0, m).f32(t).u32(0, 0).buffer;
-      e.dispatch({
-        family: 'knn',
-        entry: register ? 'dist_block_register' : 'dist_block',
-        constants: register ? {} : { TILE: tile },
-        params,
-        buffers: [block.bufferFor('neighbourStats'), x.bufferFor('neighbourStats')],
-        groups: [Math.ceil(n / span), Math.ceil(count / span), 1],
-      });
-      e.dispatch({
-        family: 'knn',
-        entry: 'row_stats',
-        constants: { WG: wg },
-        params,
-        buffers: [stats.bufferFor('neighbourStats'), block.bufferFor('neighbourStats'), y.bufferFor('neighbourStats')],
-        groups: e.grid(count),
-      });
-    }
+    stats = neighbourRowStats(x, y, m, t, blockBytes);
     const raw = await stats.read();
     const bits = new Int32Array(raw.buffer, raw.byteOffset, raw.length);
     const out: NeighbourStats = {
@@ -107,7 +74,6 @@ async function run(x: Tensor, labels: Int32Array, m: number, t: number, rows: nu
     return out;
   } finally {
     y.dispose();
-    stats.dispose();
-    block.dispose();
+    stats?.dispose();
   }
 }

@@ -1,47 +1,15 @@
-// MoCo pieces used by Reb-SupCon (SPEC 5, PaCo's `moco/builder.py`): the key encoder's EMA update and
-// the FIFO key queue with labels, both on the device (shaders/moco.wgsl); nothing is read back.
+// MoCo pieces used by Reb-SupCon (SPEC 5, PaCo's `moco/builder.py`) over modules: the key encoder's
+// EMA update and the FIFO key queue with labels, both on the device through the ops of ops/moco.ts;
+// nothing is read back.
 import { noGrad } from '../autograd.js';
-import { engine } from '../engine.js';
 import { rand, randn } from '../ops/creation.js';
 import { assign, scale, toInt } from '../ops/elementwise.js';
+import { emaUpdate, enqueueRows, type QueueView } from '../ops/moco.js';
 import { l2Normalize } from '../ops/rowwise.js';
 import { transpose } from '../ops/shape.js';
-import { Uniforms } from '../ops/uniforms.js';
 import { assertDType, describe } from '../ops/validate.js';
-import { formatShape, scope, Tensor } from '../tensor.js';
-import type { QueueView } from '../losses/rebalance.js';
+import { scope, Tensor } from '../tensor.js';
 import type { Module } from './module.js';
-
-const WG = 256;
-
-/**
- * θ_k ← m·θ_k + (1 − m)·θ_q for every pair (MoCo `_momentum_update_key_encoder`, SPEC 5; m = 0.999),
- * in place: one `ema_update` dispatch of the same kernel per parameter tensor (as SGD steps them),
- * recorded with the rest of the step.
- */
-export function emaUpdate(keyParams: readonly Tensor[], queryParams: readonly Tensor[], momentum = 0.999): void {
-  const op = 'emaUpdate';
-  if (keyParams.length !== queryParams.length) throw new Error(`${op}: ${keyParams.length} key parameters for ${queryParams.length} query parameters`);
-  if (!(momentum >= 0 && momentum <= 1)) throw new Error(`${op}: momentum must be in [0, 1], got ${momentum}`);
-  keyParams.forEach((k, i) => {
-    const q = queryParams[i];
-    assertDType(op, k, ['f32'], `key parameter ${i}`);
-    assertDType(op, q, ['f32'], `query parameter ${i}`);
-    if (k.size !== q.size || k.rank !== q.rank || k.shape.some((n, j) => n !== q.shape[j])) {
-      throw new Error(`${op}: key parameter ${i} ${formatShape(k.shape)} does not match query parameter ${formatShape(q.shape)}`);
-    }
-  });
-  const e = engine();
-  keyParams.forEach((k, i) => {
-    if (k.size === 0) return;
-    e.dispatch({
-      family: 'moco', entry: 'ema_update',
-      params: new Uniforms(32).u32(k.size, 0, 0, 0).f32(momentum).buffer,
-      buffers: [k.bufferFor(op), queryParams[i].bufferFor(op)],
-      groups: e.grid(Math.ceil(k.size / WG)),
-    });
-  });
-}
 
 /** The parameters of `key` and `query` paired by name; throws if the two modules differ. */
 function pairedParameters(op: string, key: Module, query: Module): [Tensor[], Tensor[]] {
@@ -108,15 +76,8 @@ export class KeyQueue implements QueueView {
     if (b > this.size) throw new Error(`${op}: a batch of ${b} keys does not fit in a queue of ${this.size}`);
     assertDType(op, labels, ['i32'], 'labels');
     if (labels.rank !== 1 || labels.shape[0] !== b) throw new Error(`${op}: expected labels [${b}] i32, got ${describe(labels)}`);
-    const e = engine();
-    for (const [dst, src, words] of [[this.keys, keys, this.dim], [this.labels, labels, 1]] as const) {
-      e.dispatch({
-        family: 'moco', entry: 'enqueue',
-        params: new Uniforms(32).u32(b * words, words, this.size, this.ptr).f32(0).buffer,
-        buffers: [dst.bufferFor(op), src.bufferFor(op)],
-        groups: e.grid(Math.ceil((b * words) / WG)),
-      });
-    }
+    enqueueRows(this.keys, keys, this.ptr);
+    enqueueRows(this.labels, labels, this.ptr);
     this.ptr = (this.ptr + b) % this.size;
   }
 

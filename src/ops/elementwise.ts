@@ -1,9 +1,9 @@
 // Elementwise ops (shaders/elementwise.wgsl): unary maps, broadcasting binary ops, where, casts, and the
 // strided copy that shape ops are built on. Each op's backward rule sits next to its forward.
-import { recordOp } from '../autograd.js';
+import { provideGradientArithmetic, recordOp } from '../autograd.js';
 import { engine } from '../engine.js';
 import { formatShape, Tensor, type DType } from '../tensor.js';
-import { full } from './creation.js';
+import { full, ones } from './creation.js';
 import { sumTo } from './reduce.js';
 import { Uniforms } from './uniforms.js';
 import { assertDType, assertTensor, describe, sameShape, stridesOf } from './validate.js';
@@ -268,6 +268,9 @@ export function add(a: Tensor, b: Tensor | number): Tensor {
   checkArithmetic('add', a, b);
   return recordOp(binary('add', a, b), 'add', [a, b], (g) => [sumTo(g, a.shape), sumTo(g, b.shape)]);
 }
+
+// backward() seeds with ones and sums gradient contributions with add; the tape cannot import ops.
+provideGradientArithmetic({ ones, add });
 
 /** a - b with broadcasting. */
 export function sub(a: Tensor, b: Tensor | number): Tensor {

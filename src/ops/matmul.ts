@@ -1,6 +1,6 @@
 // Matrix multiply (shaders/matmul.wgsl), batched, with transposed operands expressed as strides.
 import { recordOp } from '../autograd.js';
-import { engine, type Engine } from '../engine.js';
+import { engine, onInit, type Engine } from '../engine.js';
 import { formatShape, Tensor } from '../tensor.js';
 import { sumTo } from './reduce.js';
 import { Uniforms } from './uniforms.js';
@@ -108,7 +108,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
  * and returns the faster: workgroup memory pays on real GPUs and costs on CPU-backed adapters such as
  * SwiftShader. About a second on SwiftShader, milliseconds on a GPU.
  */
-export async function chooseMatmulVariant(e: Engine): Promise<'register' | 'shared'> {
+async function chooseMatmulVariant(e: Engine): Promise<'register' | 'shared'> {
   const size = 256;
   const a = Tensor.empty([size, size]).keep();
   const b = Tensor.empty([size, size]).keep();
@@ -129,3 +129,8 @@ export async function chooseMatmulVariant(e: Engine): Promise<'register' | 'shar
   }
   return times.shared < times.register ? 'shared' : 'register';
 }
+
+// Chosen once per adapter at init(), where nothing else is running; init({matmul}) names one instead.
+onInit(async (e, opts) => {
+  e.matmulVariant = opts.matmul && opts.matmul !== 'auto' ? opts.matmul : await chooseMatmulVariant(e);
+});

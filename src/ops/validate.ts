@@ -18,6 +18,14 @@ export function assertDType(op: string, t: Tensor, allowed: readonly DType[], wh
   }
 }
 
+/** Checks an f32 matrix [rows, cols] (any positive size where undefined), with a clear error. */
+export function checkMatrix(op: string, t: Tensor, what: string, rows?: number, cols?: number): void {
+  assertDType(op, t, ['f32'], what);
+  if (t.rank !== 2 || t.shape.some((n) => n === 0) || (rows !== undefined && t.shape[0] !== rows) || (cols !== undefined && t.shape[1] !== cols)) {
+    throw new Error(`${op}: expected ${what} [${rows ?? '≥ 1'}, ${cols ?? '≥ 1'}], got ${describe(t)}`);
+  }
+}
+
 /** Normalises a possibly negative axis of a tensor of rank `rank`. */
 export function normalizeAxis(op: string, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;

@@ -1,9 +1,8 @@
-// Stochastic gradient descent with momentum, Nesterov and weight decay (shaders/optim.wgsl), as
-// PyTorch's torch.optim.SGD computes it. One dispatch per parameter tensor, recorded with the rest of
-// the step; nothing is read back.
-import { engine } from '../engine.js';
+// Stochastic gradient descent with momentum, Nesterov and weight decay, as PyTorch's torch.optim.SGD
+// computes it: parameter groups and momentum buffers around the update op of ops/sgd.ts, one dispatch
+// per parameter tensor recorded with the rest of the step; nothing is read back.
 import { zerosLike } from '../ops/creation.js';
-import { Uniforms } from '../ops/uniforms.js';
+import { sgdStep } from '../ops/sgd.js';
 import { assertDType } from '../ops/validate.js';
 import { formatShape, Tensor } from '../tensor.js';
 
@@ -21,8 +20,6 @@ export interface SGDOptions {
   /** Default weight decay of groups that set none. */
   weightDecay?: number;
 }
-
-const WG = 256;
 
 export class SGD {
   /** Learning rate of the next step; set it from a schedule before each step. */
@@ -60,21 +57,14 @@ export class SGD {
    * left in place (clear them with {@link zeroGrad}).
    */
   step(): void {
-    const e = engine();
     for (const group of this.groups) {
       for (const p of group.params) {
         if (!p.grad) continue;
         if (p.grad.size !== p.size) {
           throw new Error(`SGD: gradient of shape ${formatShape(p.grad.shape)} for a parameter of shape ${formatShape(p.shape)}`);
         }
-        const buf = this.bufferOf(p);
-        e.dispatch({
-          family: 'optim',
-          entry: 'sgd_step',
-          constants: { WG, NESTEROV: this.nesterov },
-          params: new Uniforms(32).u32(p.size).f32(this.lr, this.momentum, this.dampening, group.weightDecay).buffer,
-          buffers: [p.bufferFor('SGD'), p.grad.bufferFor('SGD'), buf.bufferFor('SGD')],
-          groups: e.grid(Math.ceil(p.size / WG)),
+        sgdStep(p, p.grad, this.bufferOf(p), {
+          lr: this.lr, momentum: this.momentum, dampening: this.dampening, weightDecay: group.weightDecay, nesterov: this.nesterov,
         });
       }
     }
