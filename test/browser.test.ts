@@ -9,6 +9,7 @@ import { build, type Metafile } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as lib from '../src/index.js';
+import { loopRun, type LoopRunResult } from './fixtures/loop-run.js';
 import { mlpStep, SIZES, type MatmulVariant, type MlpStepResult } from './fixtures/mlp-step.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -262,4 +263,32 @@ describe('browser smoke test (headless Chromium, WebGPU on SwiftShader)', () => 
       }
     }
   });
+
+  it('the training loop gives the same losses step for step in Chromium and in Node', async () => {
+    if (setupError) throw setupError;
+    await nodeRun;
+    const node = await loopRun();
+    const errors: string[] = [];
+    const page = await browser!.newPage();
+    page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(`console.error: ${msg.text()}`);
+    });
+    await page.goto(url);
+    const web = (await page.evaluate('window.smokeReady.then(() => window.runLoop())')) as LoopRunResult;
+    await page.close();
+    expect(errors).toEqual([]);
+    expect(web.adapter).toMatch(/\[browser\]$/);
+    expect(node.losses).toHaveLength(8);
+    expect(web.losses).toHaveLength(8);
+    for (const r of [node, web]) {
+      expect(r.losses.every(Number.isFinite)).toBe(true);
+      expect(r.leaked).toBe(0);
+    }
+    const worst = Math.max(...node.losses.map((l, i) => Math.abs(l - web.losses[i]) / Math.abs(l)));
+    console.log(`loop: ${node.losses.length} step losses, max relative difference browser vs node ${worst.toExponential(1)}`);
+    expect(worst).toBeLessThanOrEqual(1e-6);
+    expect(web.epochLosses.map((l, i) => Math.abs(l - node.epochLosses[i]) / l).every((d) => d <= 1e-4)).toBe(true);
+    expect(web.top1).toEqual(node.top1);
+  }, 300_000);
 });

@@ -3,7 +3,8 @@
 // Sinkhorn codes, and a jointly trained logit-compensated classifier or a linear probe. --reb-ablation
 // gives the rows of the paper's Table 6.
 import { gradHook, noGrad } from '../../autograd.js';
-import { perSampleGradNorms, Rebalancer, rebSupCon } from '../../losses/rebalance.js';
+import { Rebalancer, rebSupCon } from '../../losses/rebalance.js';
+import { perSampleGradNorms } from '../../ops/grad-norms.js';
 import { prototypeLoss, renormalizePrototypes } from '../../losses/swav.js';
 import { ProjectionHead } from '../../nn/heads.js';
 import { Linear } from '../../nn/linear.js';
