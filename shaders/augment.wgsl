@@ -43,11 +43,9 @@
 //   4 (CAP + 256 CH + 256 + 8 WG + 25) bytes (18 KiB at 32x32x3, WG 64): the host checks the adapter's
 //   maxComputeWorkgroupStorageSize before dispatching.
 //
-// Dataset format, measured on SwiftShader (2 cores; 2 views of a batch of 256, f32 and u8 runs
-// interleaved, best of 11; views/s, f32 / u8): 28x28x1 SimAugment 4791 / 5819, RandAugment 6835 / 6719,
-// plain gather 13934 / 12456; 32x32x3 SimAugment 998 / 801, RandAugment 2130 / 1745, gather 4087 / 3460.
-// f32 is faster in 5 of 6 cases (by 10-25 % at 32x32x3): the unpacking costs more than the 4x smaller
-// reads save on a CPU adapter. f32 is the default (src/data/augment.ts uploadImages); u8 stays available
+// Dataset format: f32 measured faster than u8 on SwiftShader in 5 of 6 cases (by 10-25 % at 32x32x3;
+// figures in bench/RESULTS.md, "augment"): the unpacking costs more than the 4x smaller reads save on
+// a CPU adapter. f32 is the default (src/data/augment.ts uploadImages); u8 stays available
 // for datasets that would not fit as floats (a quarter of the memory), and gives identical batches.
 
 struct Params {

@@ -26,6 +26,74 @@
 // cnt[c] = V · #{labels = c} + #{extra labels = c} (class_counts below). Labels outside [0, K) where
 // they index cnt (or y ∉ {0, 1} for SupProto) turn that anchor's loss and gradient row into NaN.
 //
+// Guide: one loss at a time. Every loss is the formula above for one anchor,
+//   loss_r = −scale · (1/n_r) Σ_j p_rj · log( exp(x_j) / Σ_j' w_rj' exp(x_j') ),   x_j = dot_j · inv_t,
+// and a loss is a choice of columns (G alone, G and E, or E alone), of the weights w, of the positives p
+// and of scale. In the code: τ = 1 / p.inv_t; the column triple (x, w, p) is (c.x, c.y, c.z), made by
+// sample_column (j < ns) or extra_column (k = j − ns); row_stats turns the running max m and shifted sum
+// s into logden, sums pos_sum = Σ p x and npos = n, and writes loss_r to out[a]; grad_block is the
+// backward line above. The flags and weights below are what src/losses/contrastive.ts passes through
+// contrastiveRows (src/ops/contrastive.ts: rule → MODE, classAverage → CLASS_AVG, temperature → inv_t).
+//
+// SupCon, `supCon` (Khosla et al. Eq. 2; SupContrast's SupConLoss):
+//   L_i = −(τ/τ_base) · 1/|P(i)| Σ_{p∈P(i)} log( exp(z_i·z_p/τ) / Σ_{a≠i} exp(z_i·z_a/τ) )
+//   Flags: MODE = 0 (rule 'labels'), CLASS_AVG = false, no extra columns (ne = 0), stride = 1
+//   (contrastMode 'all') or V ('one'), scale = τ/τ_base, NAN_EMPTY = (noPositives == 'nan').
+//   z_i·z_a = G[a, j], G = X Xᵀ over the V·B views (sample-major). a ≠ i: sample_column gives the
+//   anchor's own column j = r the weight w = 0 and p = 0; every other column has w = 1 (class_weight
+//   returns 1 without CLASS_AVG). P(i): `case 0u` of the switch in sample_column, p = [y_r = y_j].
+//   Without labels (SimCLR mode, `ntXent`) MODE = 1 (rule 'pairs'): the `default` branch, P(i) = the
+//   sample's other views.
+//
+// BCL, `bcl` with variant 'bcl' (Zhu et al. Eq. 9; BCL's BalSCL):
+//   L_i = −1/|B_y| Σ_{p∈(B_y∖{i})∪{c_y}} log( exp(z_i·z_p/τ) / Σ_{j∈Y} 1/(|B_j|+1) Σ_{k∈B_j∪{c_j}} exp(z_i·z_k/τ) )
+//   with B_j the batch's views (not samples) of class j and c_j its prototype.
+//   Flags: MODE = 0, CLASS_AVG = true, classes = K, scale = 1 (no τ/τ_base), stride = 1. The prototypes
+//   are the extra columns: E = X Cᵀ [R, K], extra labels = prototypeLabels (default 0..K−1).
+//   The weights: class_counts writes cnt[c] = V·#{labels = c} + #{extra labels = c}, i.e. |B_c| + 1 with
+//   one prototype per class, and class_weight gives every column of class c the weight
+//   w = 1 / (cnt[c] − [c = y_r]): 1/(|B_c| + 1) for another class, 1/|B_y| for the anchor's own class,
+//   whose columns are its |B_y| − 1 other views and its prototype once the self column (w = 0) is
+//   dropped. So the denominator is Σ_c (mean of exp(x) over class c's columns other than the anchor):
+//   Eq. 9's 1/(|B_j| + 1), except that the anchor's own class is averaged without the anchor (the
+//   official code's "minus one"). A class absent from the batch has cnt = 1: its prototype alone.
+//   The positives: p = [y_r = y_j] on the sample columns (|B_y| − 1 of them, `case 0u`) and
+//   p = [label_k = y_r] in extra_column (the own prototype), so n = |B_y| as in Eq. 9.
+//   Variants, same kernel with other columns or flags (bcl()):
+//   - classAveraging: false (the class-complement ablation): CLASS_AVG = false, every column w = 1, so
+//     SupCon over the views and the K prototypes, scale 1.
+//   - 'L1' (Eq. 6): no extra columns (ne = 0), CLASS_AVG = true, classes = numClasses, so
+//     cnt[c] = |B_c| (views only): w = 1/|B_c| for another class, 1/(|B_y| − 1) for the own class.
+//   - 'L3' (Eq. 8): no sample columns (ns = 0), CLASS_AVG = false: −log softmax_k(z_i·c_k/τ)[y_i] over
+//     the prototype columns.
+//   - 'L2' (Eq. 7) averages inside the exponential and does not use this kernel (classMeanRows in
+//     src/losses/contrastive.ts).
+//
+// SupMin, `supMin` (Two Classes Eq. 9: L = L_SupCon^min + L_NT-Xent^maj; TTC's SupConLoss with
+// ratio_supervised_majority = 0):
+//   Flags: MODE = 2 (rule 'minority'), MINORITY = minorityClass (default 1), CLASS_AVG = false, ne = 0,
+//   stride = 1, scale = τ/τ_base. `case 2u` of sample_column: p = [same sample] or [y_r = y_j = MINORITY].
+//   A minority anchor's positives are all other minority views (the SupCon term); a majority anchor's
+//   only positives are its own other views (the NT-Xent term). w = 1 on every column but the self
+//   column, so both terms share the denominator over all other views of both classes, and the result is
+//   one mean over all V·B anchors, not the paper's sum of two separate losses.
+//
+// SupProto, `supProto` (Two Classes Eq. 10–12; TTC's ConSupPrototypeLoss):
+//   L_i = NT-Xent_i + [f(x̃)·p_y ≤ 0.5] · −log( exp(f(x̃)·p_y/τ) / Σ_{x̃⁻ ≠ x̃} exp(f(x̃)·f(x̃⁻)/τ) )
+//   Flags: MODE = 3 (rule 'proto'), CLASS_AVG = false, stride = 1, scale = τ/τ_base, eps0/eps1 = eps
+//   (default [1, 1]). The extra columns are the two fixed prototypes: E = X Pᵀ [R, 2], P = [p_0; p_1]
+//   detached, extra labels 0, 1.
+//   The pull test: anchor_of sets `pulled` = E[a, y] ≤ E[a, 1 − y] + eps_y on the raw dot products (not
+//   divided by τ, and a boolean, so no gradient flows through it). With antipodal prototypes and eps = 1
+//   this is Eq. 11's f(x̃)·p_y ≤ 0.5.
+//   Sample columns take the `default` branch of the switch: p = [same sample] (NT-Xent), w = 1.
+//   extra_column, `if (MODE == 3u)`: w = 0 (the prototypes are never in the denominator, which is
+//   Eq. 10's), and p = [label_k = y_r] only when pulled. So n = V − 1 + [pulled]: a pulled anchor
+//   averages its NT-Xent and prototype terms where Eq. 11 adds them.
+//
+// (Reb-SupCon, src/losses/rebalance.ts, is MODE 0 with stride = 2, the queries as anchors and [q, k] as
+// the two views, the key queue as extra columns of weight 1, and scale 1.)
+//
 // Bindings (group 0): 0 uniform Params; 1 out (read_write f32): per-anchor loss [A] (row_stats), the
 // gradient of one block [A, NS or NE] (grad_block), cnt [K] (class_counts); 2 stats [A, 2] = (logden, n),
 // written by row_stats and read by grad_block; 3 G [A, NS]; 4 E [A, NE]; 5 labels [B] (i32); 6 extra

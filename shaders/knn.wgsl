@@ -29,8 +29,8 @@
 // as matmul_register): each thread owns a 4 x 4 block held in four vec4 accumulators with plain names (no
 // arrays: SwiftShader spills them), loads 4 row values and 4 column values per k, no workgroup memory.
 // Workgroup 8 x 8 threads covers 32 x 32 outputs; grid (ceil(n / 32), ceil(rows / 32)). Indices past
-// the edge are clamped when loading and skipped when storing. Measured on SwiftShader, n = 1000, d = 128:
-// 3.8-4.7 s for dist_block at any TILE (4, 8, 16), against ~0.2 s for the matmul of the same size.
+// the edge are clamped when loading and skipped when storing. On SwiftShader dist_block measured ~20x
+// slower than a matmul of the same size at any TILE (bench/RESULTS.md, "kNN distance tiling").
 // row_stats: one workgroup of WG threads per row, rows beyond 65535 folded into y (as rowwise.wgsl).
 
 struct Params {

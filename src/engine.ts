@@ -60,7 +60,7 @@ export class Engine {
   /**
    * Threads that cooperate on one row or one reduction output (row-wise kernels, tree reductions): up
    * to 256 on GPUs; 4, one SIMD vector, on CPU adapters, where SwiftShader runs invocations as SIMD lanes
-   * and workgroup barriers are costly (softmax over [1920, 10]: 7 ms at 4 threads, 47 ms at 16).
+   * and workgroup barriers are costly (bench/RESULTS.md, "cooperative threads").
    * Settable, so tests can run the GPU geometry on a CPU adapter.
    */
   cooperativeThreads: number;

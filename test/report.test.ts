@@ -12,6 +12,9 @@ import { saveSafetensors } from '../src/io/node/safetensors.js';
 import { loadRun, writeComparison, writeReport } from '../src/report/node/load-run.js';
 import { projectEmbeddings } from '../src/report/analysis.js';
 import { renderComparison, renderReport, renderSweep } from '../src/report/render.js';
+import { textWidth } from '../src/report/svg.js';
+import type { RunData } from '../src/report/types.js';
+import { CHROMIUM_ARGS, CIFAR100, FASHION_MNIST, LAYOUT_PROBLEMS, syntheticRun } from './fixtures/report-runs.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const K = 4;
@@ -144,8 +147,8 @@ describe('renderReport', () => {
     expect(html.match(/<svg /g)!.length).toBe(html.match(/<\/svg>/g)!.length);
     expect(html).not.toMatch(/<script|src=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
     expect(html).not.toContain('NaN');
-    // The confusion matrix is K×K (cell titles read "true·predicted").
-    expect(html.slice(html.indexOf('<h2>Confusion matrix')).match(/<title>[^<]*·/g)).toHaveLength(K * K);
+    // The confusion matrix is K×K (cell titles read "true A, predicted B: n of m").
+    expect(html.slice(html.indexOf('<h2>Confusion matrix')).match(/<title>true [^<]*, predicted /g)).toHaveLength(K * K);
   });
 
   it('omits missing pieces with a note instead of failing', async () => {
@@ -182,6 +185,72 @@ describe('renderReport', () => {
   });
 });
 
+/** The inline SVGs of a page, in order. */
+const svgs = (html: string): string[] => html.match(/<svg [\s\S]*?<\/svg>/g) ?? [];
+/** The text of the elements of `cls` in `svg` (a wrapped title's lines joined by spaces). */
+const texts = (svg: string, cls: string) => [...svg.matchAll(new RegExp(`<text [^>]*class="${cls}"[^>]*>([^<]*)</text>`, 'g'))].map((m) => m[1]).join(' ');
+/** The first SVG after the heading `h2`. */
+const figureAfter = (html: string, h2: string): string => svgs(html.slice(html.indexOf(`<h2>${h2}`)))[0] ?? '';
+
+describe('report figures', () => {
+  const fm = syntheticRun('fm', FASHION_MNIST);
+  const pages: [string, RunData][] = [['10 classes', fm], ['100 classes', syntheticRun('c100', CIFAR100, { epochs: 3 })], ['2 classes', syntheticRun('two', ['majority', 'minority'])]];
+
+  it('every chart has a title on each axis, accuracy in %, and every line or bar chart a legend', () => {
+    for (const [, run] of pages) {
+      const figures = svgs(renderReport(run));
+      expect(figures.length).toBeGreaterThanOrEqual(13);
+      for (const svg of figures) {
+        const label = svg.match(/aria-label="([^"]*)"/)![1];
+        expect(texts(svg, 'axis-title x'), label).not.toBe('');
+        expect(texts(svg, 'axis-title y'), label).not.toBe('');
+        if (svg.includes('class="colour-scale"')) expect(texts(svg, 'axis-title scale'), label).not.toBe('');
+        else expect(svg, label).toContain('<g class="legend">');
+      }
+      const html = renderReport(run);
+      expect(texts(figureAfter(html, 'Per-class accuracy'), 'axis-title y')).toBe('test accuracy (%)');
+      expect(texts(figureAfter(html, 'Per-class accuracy'), 'axis-title y2')).toBe('training images per class (log scale)');
+      expect(texts(figureAfter(html, 'Per-class accuracy'), 'axis-title x')).toMatch(/^class, head → tail/);
+    }
+  });
+
+  it('draws the loss per logged step, epoch ends on a top axis, and falls back to the epoch records', () => {
+    const loss = figureAfter(renderReport(fm), 'Training curves');
+    expect(texts(loss, 'axis-title x')).toBe('training step (batches)');
+    expect(texts(loss, 'axis-title x2')).toBe('end of epoch');
+    expect(texts(loss, 'axis-title y')).toBe('training loss');
+    // One vertex per step record (12 epochs × 47 steps), and one dot per epoch record.
+    expect(loss.match(/<polyline [^>]*points="([^"]*)"/)![1].split(' ')).toHaveLength(fm.steps.length);
+    expect(loss.match(/<circle /g)).toHaveLength(fm.epochs.length + 1);
+    expect(loss).toContain("epoch record's loss");
+    const epochsOnly = figureAfter(renderReport({ ...fm, steps: [] }), 'Training curves');
+    expect(texts(epochsOnly, 'axis-title x')).toBe('training step (batches)');
+    expect(epochsOnly).toContain('loss of each epoch record');
+    expect(epochsOnly.match(/<polyline [^>]*points="([^"]*)"/)![1].split(' ')).toHaveLength(fm.epochs.length);
+    // Epoch records without a step: the epoch is the x axis.
+    const noSteps = figureAfter(renderReport({ ...fm, steps: [], epochs: fm.epochs.map((e) => ({ ...e, step: NaN })) }), 'Training curves');
+    expect(texts(noSteps, 'axis-title x')).toBe('epoch');
+  });
+
+  it('draws the confusion matrix as shares on a 0–1 scale, with the values in the cells when they fit', () => {
+    for (const [name, run] of pages) {
+      const svg = figureAfter(renderReport(run), 'Confusion matrix');
+      const scale = svg.slice(svg.indexOf('<g class="colour-scale">'));
+      const ticks = [...scale.matchAll(/<text [^>]*dy="0.35em">([^<]*)<\/text>/g)].map((m) => m[1]);
+      expect(ticks, name).toEqual(['1', '0.5', '0']);
+      expect(texts(svg, 'axis-title scale'), name).toBe('share of the true class');
+      expect(texts(svg, 'axis-title y'), name).toMatch(/^true class/);
+      expect(texts(svg, 'axis-title x'), name).toMatch(/^predicted class/);
+      const k = run.classNames!.length;
+      const values = [...svg.matchAll(/class="cell-value">([^<]*)</g)].map((m) => Number(m[1]));
+      if (k <= 10) {
+        expect(values, name).toHaveLength(k * k);
+        for (const v of values) expect(v >= 0 && v <= 1, name).toBe(true);
+      } else expect(values, name).toEqual([]);
+    }
+  });
+});
+
 describe('compare', () => {
   it('tabulates runs as rows and overlays their curves', async () => {
     const runs = [await loadRun(full), await loadRun(bare)];
@@ -198,7 +267,7 @@ describe('compare', () => {
 describe('in headless Chromium', () => {
   let browser: Browser | undefined;
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   });
   afterAll(async () => {
     await browser?.close();
@@ -240,5 +309,26 @@ describe('in headless Chromium', () => {
       expect(requests).toEqual([]);
       await page.close();
     }
+  });
+
+  it('lays every figure out inside its SVG with no overlapping labels, for 10, 100 and 2 classes', async () => {
+    const runs = [syntheticRun('fm', FASHION_MNIST), syntheticRun('c100', CIFAR100, { epochs: 3 }), syntheticRun('two', ['majority', 'minority'], { imbalance: 20 })];
+    const htmls = [...runs.map(renderReport), renderReport({ ...runs[0], steps: [] }), renderComparison(runs), renderReport(await loadRun(full)), renderSweep(runs[0].thresholds!)];
+    const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
+    for (const html of htmls) {
+      await page.setContent(html, { waitUntil: 'load' });
+      expect(await page.evaluate(LAYOUT_PROBLEMS)).toEqual([]);
+    }
+    await page.close();
+  });
+
+  it('estimates text no narrower than Chromium draws it (the margins are sized from the estimate)', async () => {
+    const labels = [...FASHION_MNIST, ...CIFAR100, 'threshold ρ* = p_maj/p_min (log scale)', 'mean ‖∂CE_i/∂W‖ per image', 'x₁ / ‖x‖', 'class, head → tail', '−0.15', '0.5', '10000', 'WWW mmm'];
+    const page = await browser!.newPage();
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="2000" height="40" font-family="sans-serif" font-size="11">${labels.map((l) => `<text x="0" y="20">${l}</text>`).join('')}</svg>`;
+    await page.setContent(`<!doctype html><html><body>${svg}</body></html>`);
+    const drawn = (await page.evaluate('[...document.querySelectorAll("text")].map((t) => t.getBBox().width)')) as number[];
+    labels.forEach((l, i) => expect(textWidth(l), l).toBeGreaterThanOrEqual(drawn[i] - 0.5));
+    await page.close();
   });
 });

@@ -24,14 +24,13 @@
 // minorities repel at full strength e⁰ = 1 with weight p_min², against majority weights
 // p_maj·p_min·e^{(G − 1)/τ}. With many negatives each anchor's log-softmax caps its total repulsion at
 // p_i/τ, and a collapsed twin takes a bounded share of a minority anchor's, so staying together should
-// cost less and ρ* should fall with N towards its large-N limit. Measured, that holds for m = 2
-// (K = 4, τ = 0.5: 1690 at N = 1, 183 at 16, 136 at 255, 133 at 4096; τ = 1: 1254 → 143), with a shallow
-// minimum near N = 64 at τ = 0.2 (3939, then 4586 at 4096). It is NOT universal: with one majority class
-// (K = 6, m = 1) ρ* rises slightly with N (τ = 0.5: 503, 529, 531 at N = 16, 255, 4096), the softmax cap
-// also weakening the majority anchor's push on the minorities. With m ≥ 3 majorities (K = 6 or 10,
-// τ ∈ {0.5, 1}) no collapse occurs up to ρ = 1e8: the minorities settle at a fixed spread (G_ij ≈ 0.52).
-// Lower τ raises ρ* steeply, like e^{c/τ} (the majority weight e^{(G−1)/τ} shrinks): ~4·10³ at τ = 0.2 and
-// ~10⁶ at τ = 0.1 for K = 4, m = 2, where p_min ~ 1e-6 brings the solves to float64's limits (flagged).
+// cost less and ρ* should fall with N towards its large-N limit. Solved, that holds for m = 2 (with a
+// shallow minimum near N = 64 at τ = 0.2). It is NOT universal: with one majority class (K = 6, m = 1)
+// ρ* rises slightly with N, the softmax cap also weakening the majority anchor's push on the minorities.
+// With m ≥ 3 majorities (K = 6 or 10, τ ∈ {0.5, 1}) no collapse occurs up to ρ = 1e8: the minorities
+// settle at a fixed spread (G_ij ≈ 0.52). Lower τ raises ρ* steeply, like e^{c/τ} (the majority weight
+// e^{(G−1)/τ} shrinks), until p_min ~ 1e-6 brings the solves to float64's limits (flagged) near τ = 0.1.
+// The values behind these statements are in bench/RESULTS.md ("minority-collapse thresholds").
 import { jacobiEigen } from './linalg.js';
 import { geometryObjective, type GeometryLoss } from './objectives.js';
 import { dualSlack, solveGeometry, type SolveOptions } from './solver.js';

@@ -4,10 +4,8 @@
 // and it needs float64: the certificate checks eigenvalues and residuals at 1e-8 and below, and WGSL has
 // no f64 (float32's ulp near 1 is 1.2e-7, already above the tolerance). A GPU iteration would also need
 // a readback per line-search step to decide the step, i.e. a device round trip (~0.1–1 ms) for a few
-// MFLOP of work. Measured on the shared 2-core dev machine (`npm run geometry -- --classes K --imbalance
-// 100 --tau 0.1`): K = 10 in 0.1 s (189 L-BFGS iterations), K = 100 in 6.1 s (467 iterations, ~13 ms
-// each with line search: V·Vᵀ 3.2 ms, ∇f·V 4.0 ms, f and ∇f 1.7 ms) plus 0.2 s for the 100×100 Jacobi
-// certificate; a two-level threshold (K = 4) takes ~20 face solves of a few ms. Nothing to win on the GPU.
+// MFLOP of work. Nothing to win on the GPU: K = 100 solves in seconds on the CPU (timings in
+// bench/RESULTS.md, "geometry solver").
 //
 // Factorisation. G = V·Vᵀ with the rows v_a of V ∈ R^{P×r} on the unit sphere (so diag G = 1 and G ⪰ 0
 // hold by construction). Classes may share a row (`groups`: class → row), which restricts the search to

@@ -39,12 +39,7 @@ const WG = 64;
  * Rows or columns of the GEMM output per thread (the `ROWS` and `COLS` constants) for a GEMM dimension
  * of `n`: 16 once it exceeds 8 (rows: output channels for forward and wgrad, input channels for dgrad;
  * columns: pixels, or input channels for wgrad), else 8, where a second half would be only waste.
- * Measured on SwiftShader in GFLOP/s per CPU-second (robust to other load on the machine), batch 16,
- * two interleaved runs each. 16 x 16 against 16 x 8: forward 16->16 at 32x32 1.08-1.18 vs 0.88-1.06,
- * 32->32 at 16x16 0.97-1.21 vs 0.85-1.05, 64->64 at 8x8 1.04-1.29 vs 1.08-1.12; dgrad and wgrad
- * +5-20 %. 16 x 8 against 8 x 8 (forward): 0.69-0.70 vs 0.53-0.62, 0.78-0.92 vs 0.60-0.63, 0.65-0.73
- * vs 0.62-0.66. Blocks of 4 were slower still (-15-30 % against 8 x 8). 3->16 and the 1x1 shortcuts
- * measured alike with either.
+ * 16 x 16 measured fastest on SwiftShader (bench/RESULTS.md, "conv2d tile choices").
  */
 function blockOf(n: number): number {
   return n > 8 ? 16 : 8;
@@ -101,10 +96,8 @@ const threadsFor = (rows: number, cols: number) => Math.ceil(rows / blockOf(rows
 /**
  * One kernel for every filter size. The alternative for 1x1 stride-1 unpadded convolutions, the
  * engine's matmul kernel as a batched product W [K, C] · x[n] [C, H W], measured level with it on
- * SwiftShader (GFLOP/s per CPU-second, three runs: 64->64 at 8x8 batch 8 conv 0.40-0.57 vs matmul
- * 0.32-0.52, 32->64 at 16x16 0.42-0.64 vs 0.52-0.71, 256->256 at 8x8 0.89-0.98 vs 0.75-0.93), and would
- * need a separate bias pass while the stride-2 1x1 shortcuts of ResNets still need this kernel. (Measured
- * with 8 x 8 blocks; the 16 x 16 blocks since made this kernel faster.)
+ * SwiftShader (bench/RESULTS.md, "conv2d tile choices") and would need a separate bias pass, while the
+ * stride-2 1x1 shortcuts of ResNets still need this kernel.
  */
 function dispatchForward(e: Engine, y: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry): void {
   const pixels = g.n * g.p * g.q;
@@ -138,9 +131,9 @@ function inputGrad(e: Engine, dy: Tensor, weight: Tensor, g: Geometry): Tensor {
 
 /**
  * Threads wgrad aims for: the output dw is small (K C R S: 2304 values for a 16-channel 3x3 layer,
- * 9 threads' worth), so its long reduction over N P Q is split into parts, summed afterwards. On
- * SwiftShader 512 to 4096 measured alike and 128 clearly worse (16->16 at 32x32: 0.34 vs 0.55-0.69
- * GFLOP/s per CPU-second); on GPUs, which need tens of thousands of threads, 32768 (not measured here).
+ * 9 threads' worth), so its long reduction over N P Q is split into parts, summed afterwards. 1024 on
+ * SwiftShader, where 512 to 4096 measured alike (bench/RESULTS.md, "conv2d tile choices"); on GPUs,
+ * which need tens of thousands of threads, 32768 (not measured here).
  */
 function wgradThreads(e: Engine): number {
   return e.adapter.isFallbackAdapter ? 1024 : 32768;

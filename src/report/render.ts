@@ -5,7 +5,7 @@ import { balancedAccuracy, confusionMatrix } from '../metrics/evaluation.js';
 import { classGeometry, type ClassGeometry } from '../metrics/geometry.js';
 import { compareGeometry, learnedGram } from '../geometry/learned.js';
 import { etfGram, headToTail, projectEmbeddings } from './analysis.js';
-import { barChart, esc, fmt, heatmap, lineChart, PALETTE, scatter, type Series } from './svg.js';
+import { barChart, esc, fmt, heatmap, lineChart, PALETTE, scatter, type HeatmapOptions, type Series } from './svg.js';
 import type { EpochRecord, RunData, ThresholdCurves } from './types.js';
 
 const CSS = `body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1150px;color:#222;padding:0 16px}
@@ -115,26 +115,48 @@ function metricTable(runs: RunData[], geos: (ClassGeometry | undefined)[]): stri
   return `${s}</table>`;
 }
 
-/** Loss (and per-step loss when logged) and accuracy curves of one run. */
+/** Accuracy as a percentage for the charts (the records hold fractions). */
+const percent = (v: number) => 100 * v;
+
+/** Every epoch record has a finite step: epochs can then be placed on a step axis. */
+const stepsKnown = (run: RunData) => run.epochs.length > 0 && run.epochs.every((e) => Number.isFinite(e.step));
+
+/**
+ * The training loss of one run on a step axis: one point per logged step (the step records), with the
+ * epoch records' losses as dots at the step where each epoch ended and dashed guides at those steps.
+ * Without step records the epoch records are the curve; without steps in them either, x is the epoch.
+ */
+function lossChart(run: RunData): string {
+  const epochSeries = (name: string, style: Series['style']): Series => ({ name, x: run.epochs.map((e) => e.step), y: run.epochs.map((e) => e.loss), color: PALETTE[1], style });
+  const guides = stepsKnown(run) ? { title: 'end of epoch', at: run.epochs.map((e) => e.step), labels: run.epochs.map((e) => String(e.epoch)), legend: 'end of an epoch' } : undefined;
+  if (run.steps.length) {
+    const series: Series[] = [{ name: 'loss per logged step', x: run.steps.map((s) => s.step), y: run.steps.map((s) => s.loss), color: PALETTE[5], style: 'line' }];
+    if (stepsKnown(run)) series.push(epochSeries("epoch record's loss", run.epochs.length <= 60 ? 'dots' : 'line'));
+    return lineChart(series, { xLabel: 'training step (batches)', yLabel: 'training loss', guides });
+  }
+  if (stepsKnown(run)) return lineChart([epochSeries('loss of each epoch record', 'both')], { xLabel: 'training step (batches)', yLabel: 'training loss', guides });
+  return lineChart([{ name: 'loss of each epoch record', x: run.epochs.map((e) => e.epoch), y: run.epochs.map((e) => e.loss), color: PALETTE[1], style: 'both' }], { xLabel: 'epoch', yLabel: 'training loss' });
+}
+
+/** Loss (per logged step) and accuracy (per epoch) curves of one run. */
 function curves(run: RunData): string {
   if (!run.epochs.length && !run.steps.length) return note('No training curves: log.jsonl has no step or epoch records.');
-  const out: string[] = [];
-  const loss: Series[] = [];
-  if (run.steps.length) loss.push({ name: 'loss (per step)', x: run.steps.map((s) => s.step), y: run.steps.map((s) => s.loss), color: PALETTE[5] });
-  if (run.epochs.length) loss.push({ name: 'loss (epoch)', x: run.epochs.map((e) => e.step), y: run.epochs.map((e) => e.loss), color: PALETTE[1] });
-  out.push(lineChart(loss, { xLabel: 'step', yLabel: 'training loss' }));
+  const out: string[] = [lossChart(run)];
   if (run.epochs.length) {
     const x = run.epochs.map((e) => e.epoch);
     const acc: Series[] = (['top1', 'classAverage', 'many', 'medium', 'few'] as const).map((k, i) => ({
       name: k === 'top1' ? 'top-1' : k === 'classAverage' ? 'class-avg' : k,
       x,
-      y: run.epochs.map((e) => e[k]),
+      y: run.epochs.map((e) => percent(e[k])),
       dashed: i >= 2,
       color: PALETTE[i],
     }));
-    out.push(lineChart(acc.filter((s) => s.y.some(Number.isFinite)), { xLabel: 'epoch', yLabel: 'test accuracy', yRange: [0, 1] }));
+    out.push(lineChart(acc.filter((s) => s.y.some(Number.isFinite)), { xLabel: 'epoch', yLabel: 'test accuracy (%)', yRange: [0, 100] }));
   } else out.push(note('No per-epoch evaluation records: accuracy curves omitted.'));
-  return `<div class="row">${out.join('')}</div>`;
+  const what = run.steps.length
+    ? "Left: the training loss of each step record of log.jsonl; dots: each epoch record's loss, at the step where that epoch ended."
+    : 'Left: no per-step records in log.jsonl, so the loss of each epoch record is drawn.';
+  return `<div class="row">${out.join('')}</div>` + caption(`${what} Right: test accuracy after each epoch.`);
 }
 
 /** Per-class accuracy ordered head → tail with the training frequency as a line. */
@@ -143,13 +165,21 @@ function perClass(run: RunData): string {
   if (!acc?.length) return note('No per-class accuracy in the log.');
   const counts = trainCounts(run);
   const order = counts && counts.length === acc.length ? headToTail(counts) : acc.map((_, c) => c);
-  const chart = barChart(order.map((c) => className(run, c)), order.map((c) => acc[c]), {
-    yLabel: 'test accuracy',
-    yRange: [0, 1],
-    line: counts && counts.length === acc.length ? { name: 'training images', values: order.map((c) => counts[c]), log: true } : undefined,
+  const ordered = counts && counts.length === acc.length;
+  const chart = barChart(order.map((c) => className(run, c)), order.map((c) => percent(acc[c])), {
+    xLabel: ordered ? 'class, head → tail' : 'class (label order)',
+    yLabel: 'test accuracy (%)',
+    yRange: [0, 100],
+    line: ordered ? { name: 'training images per class', values: order.map((c) => counts[c]), log: true } : undefined,
   });
   const cap = counts ? 'Classes ordered from head (most training images) to tail; the line is the training count per class (log scale).' : 'No trainCounts in the summary: classes in label order, no frequency line.';
   return chart + caption(cap);
+}
+
+/** Options of the class-mean Gram heatmaps: cosines on the diverging −1…1 scale, classes head → tail when the counts are known. */
+function cosineAxes(run: RunData): HeatmapOptions {
+  const order = trainCounts(run) ? ' (head → tail)' : '';
+  return { legend: 'cosine', rowTitle: `class i${order}`, colTitle: `class j${order}` };
 }
 
 /** Trained class-mean cosines beside the ETF; then the learned geometry against the solver's optimum. */
@@ -160,7 +190,8 @@ function geometrySection(run: RunData, geo: ClassGeometry | undefined): string {
   const slot = new Map(geo.classes.map((c, i) => [c, i]));
   const reorder = (m: number[][], idx: (c: number) => number) => order.map((a) => order.map((b) => m[idx(a)][idx(b)]));
   const labels = order.map((c) => className(run, c));
-  const maps = [heatmap(reorder(geo.gram, (c) => slot.get(c)!), labels, 'trained: cos(μ_i, μ_j)'), heatmap(etfGram(order.length), labels, 'ideal simplex (ETF)')];
+  const axes = cosineAxes(run);
+  const maps = [heatmap(reorder(geo.gram, (c) => slot.get(c)!), labels, 'trained: cos(μ_i, μ_j)', axes), heatmap(etfGram(order.length), labels, 'ideal simplex (ETF)', axes)];
   const collapse = geo.minorityCollapse ? 'yes: two minority class means are closer than 30°' : 'no';
   return `<div class="row">${maps.join('')}</div>` + caption(
     `Cosines of the centred class means of the embeddings (head → tail). ETF distance ‖G − G_ETF‖/‖G_ETF‖ = ${fmt(geo.etfDistance)}, ` +
@@ -186,7 +217,12 @@ function learnedVsOptimal(run: RunData, order: number[], labels: string[]): stri
   const cmp = compareGeometry(learned.gram, run.optimal.gram);
   const pick = (m: number[][]) => order.map((a) => order.map((b) => m[a][b]));
   const diff = learned.gram.map((r, i) => r.map((v, j) => v - run.optimal!.gram[i][j]));
-  const maps = [heatmap(pick(learned.gram), labels, `learned (${space.name})`), heatmap(pick(run.optimal.gram), labels, `optimal: ${run.optimal.objective}`), heatmap(pick(diff), labels, 'learned − optimal')];
+  const axes = cosineAxes(run);
+  const maps = [
+    heatmap(pick(learned.gram), labels, `learned (${space.name})`, axes),
+    heatmap(pick(run.optimal.gram), labels, `optimal: ${run.optimal.objective}`, axes),
+    heatmap(pick(diff), labels, 'learned − optimal', { ...axes, legend: 'difference of cosines (clipped to ±1)' }),
+  ];
   const worst = cmp.pairs.reduce((a, b) => (Math.abs(b.difference) > Math.abs(a.difference) ? b : a), cmp.pairs[0]);
   const groups = (g: number[][]) => (g.length ? g.map((x) => `{${x.map((c) => className(run, c)).join(', ')}}`).join(' ') : 'none');
   return head + `<div class="row">${maps.join('')}</div>` + caption(
@@ -214,7 +250,7 @@ export function thresholdChart(curves: ThresholdCurves, marks: { negatives?: num
   const [yLo, yHi] = [Math.min(...ys, marks.ratio ?? Infinity), Math.max(...ys, marks.ratio ?? 0)];
   if (marks.negatives !== undefined && ys.length) series.push({ name: `run's N = ${marks.negatives}`, x: [marks.negatives, marks.negatives], y: [yLo, yHi], dashed: true, color: PALETTE[7] });
   if (marks.ratio !== undefined && marks.ratio > 1) series.push({ name: `run's n_max/n_min = ${fmt(marks.ratio)}`, x: [xLo, xHi], y: [marks.ratio, marks.ratio], dashed: true, color: PALETTE[4] });
-  return lineChart(series, { xLabel: 'negatives N', yLabel: 'threshold ρ* = p_maj/p_min', logX: true, logY: true });
+  return lineChart(series, { xLabel: 'negatives N per anchor', yLabel: 'threshold ρ* = p_maj/p_min', logX: true, logY: true });
 }
 
 /** What the threshold curves show, for their caption. */
@@ -258,12 +294,13 @@ function classifierNorms(run: RunData): string {
   const k = norms?.length ?? grads?.perClass.length ?? 0;
   const order = counts && counts.length === k ? headToTail(counts) : Array.from({ length: k }, (_, c) => c);
   const names = order.map((c) => className(run, c));
+  const xLabel = counts && counts.length === k ? 'class, head → tail' : 'class (label order)';
   const out: string[] = [];
   if (norms?.length) {
-    out.push(barChart(names, order.map((c) => norms[c]), { yLabel: '‖w_c‖', barColor: () => PALETTE[2] }));
+    out.push(barChart(names, order.map((c) => norms[c]), { xLabel, yLabel: 'weight norm ‖w_c‖', barColor: () => PALETTE[2] }));
   } else out.push(note('No classifier weights (fc.weight in checkpoint.safetensors): norm bars omitted.'));
   if (grads?.perClass.length === k) {
-    out.push(barChart(names, order.map((c) => grads.perClass[c] ?? NaN), { yLabel: 'mean ‖∂CE_i/∂W‖', barColor: () => PALETTE[1] }));
+    out.push(barChart(names, order.map((c) => grads.perClass[c] ?? NaN), { xLabel, yLabel: 'mean ‖∂CE_i/∂W‖ per image', barColor: () => PALETTE[1] }));
   } else out.push(note('No gradient norms (metrics.json "gradientNorms"): gradient bars omitted.'));
   const gradText = grads
     ? ` Right: the mean over training images of each class (${grads.samples.join(', ')} images) of the norm of the per-sample cross-entropy gradient at the ${grads.classifier === 'probe' ? 'linear probe' : `${grads.classifier} classifier`} (Reb-SupCon Fig. 2); tail classes with larger gradients are the ones the loss still pulls on.`
@@ -278,7 +315,8 @@ function embeddingView(run: RunData): string {
     const p = projectEmbeddings(emb);
     const k = Math.max(trainCounts(run)?.length ?? 0, ...p.points.map((q) => q.label + 1));
     const names = Array.from({ length: k }, (_, c) => className(run, c));
-    return { p, name, d: emb.d, svg: scatter(p.points, names, { circle: p.method === 'circle', title: name }) };
+    const axes = p.method === 'circle' ? { xLabel: 'x₁ / ‖x‖', yLabel: 'x₂ / ‖x‖' } : { xLabel: 'principal direction 1 of the class means', yLabel: 'principal direction 2' };
+    return { p, name, d: emb.d, svg: scatter(p.points, names, { circle: p.method === 'circle', title: name, ...axes }) };
   });
   const side = (i: number) => (views.length > 1 ? (i ? 'Right: the' : 'Left: the') : 'The');
   const text = views.map(({ p, name, d }, i) => (p.method === 'circle'
@@ -305,12 +343,19 @@ function confusion(run: RunData): string {
   const k = classCount(run, p);
   const m = confusionMatrix(p.predicted, p.labels, k);
   // Row-normalised (recall per true class), so that tail rows are as readable as head rows.
-  const norm = m.map((row) => {
-    const total = row.reduce((a, b) => a + b, 0);
-    return row.map((v) => (total ? v / total : NaN));
-  });
+  const totals = m.map((row) => row.reduce((a, b) => a + b, 0));
+  const norm = m.map((row, i) => row.map((v) => (totals[i] ? v / totals[i] : NaN)));
   const labels = Array.from({ length: k }, (_, c) => className(run, c));
-  return `<h2>Confusion matrix</h2>${heatmap(norm, labels, 'true (rows) → predicted, row-normalised')}`;
+  const map = heatmap(norm, labels, 'test predictions, row-normalised', {
+    scale: 'sequential',
+    legend: 'share of the true class',
+    rowTitle: 'true class',
+    colTitle: 'predicted class',
+    cellTitle: (i, j) => `true ${labels[i]}, predicted ${labels[j]}: ${m[i][j]} of ${totals[i]} (${pct(norm[i][j])})`,
+  });
+  return `<h2>Confusion matrix</h2>${map}` + caption(
+    "Each row is a true class and sums to 1: the share of its test images predicted as each class (the diagonal is the class's recall); cell titles give the counts. Grey rows: no test image of that class.",
+  );
 }
 
 function header(run: RunData): string {
@@ -350,15 +395,37 @@ export function renderReport(run: RunData): string {
   return page(`report: ${run.name}`, body.join('\n'));
 }
 
+/**
+ * The runs' training losses on one axis: per logged step where every run has step records (or epoch
+ * records with steps), else per epoch record against the epoch.
+ */
+function lossOverlay(runs: RunData[]): string {
+  const withLoss = runs.filter((r) => r.steps.length || r.epochs.length);
+  if (!withLoss.length) return '';
+  const bySteps = withLoss.every((r) => r.steps.length || stepsKnown(r));
+  const series = withLoss.map((r) => {
+    const color = PALETTE[runs.indexOf(r) % PALETTE.length];
+    if (bySteps && r.steps.length) return { name: r.name, x: r.steps.map((s) => s.step), y: r.steps.map((s) => s.loss), color, style: 'line' as const };
+    return { name: r.name, x: r.epochs.map((e) => (bySteps ? e.step : e.epoch)), y: r.epochs.map((e) => e.loss), color, style: 'both' as const };
+  });
+  return lineChart(series, { xLabel: bySteps ? 'training step (batches)' : 'epoch', yLabel: 'training loss' });
+}
+
 /** One table of all runs (rows) and metrics (columns), and their curves overlaid. */
 export function renderComparison(runs: RunData[]): string {
   if (!runs.length) throw new Error('renderComparison: no runs given');
   const geos = runs.map(geometryOf);
   const overlay = (pick: (e: EpochRecord) => number, yLabel: string, yRange?: [number, number]) => {
-    const series = runs.filter((r) => r.epochs.length).map((r, i) => ({ name: r.name, x: r.epochs.map((e) => e.epoch), y: r.epochs.map(pick), color: PALETTE[i % PALETTE.length] }));
+    // A run keeps its colour in every chart, whichever runs a chart leaves out.
+    const series = runs.filter((r) => r.epochs.length).map((r) => ({ name: r.name, x: r.epochs.map((e) => e.epoch), y: r.epochs.map(pick), color: PALETTE[runs.indexOf(r) % PALETTE.length] }));
     return series.length ? lineChart(series, { xLabel: 'epoch', yLabel, yRange }) : '';
   };
-  const charts = [overlay((e) => e.classAverage, 'class-avg accuracy', [0, 1]), overlay((e) => e.top1, 'top-1 accuracy', [0, 1]), overlay((e) => e.few, 'few-shot accuracy', [0, 1]), overlay((e) => e.loss, 'training loss')].filter(Boolean);
+  const charts = [
+    overlay((e) => percent(e.classAverage), 'class-avg accuracy (%)', [0, 100]),
+    overlay((e) => percent(e.top1), 'top-1 accuracy (%)', [0, 100]),
+    overlay((e) => percent(e.few), 'few-shot accuracy (%)', [0, 100]),
+    lossOverlay(runs),
+  ].filter(Boolean);
   const notes = runs.flatMap((r) => (r.notes ?? []).map((n) => `${r.name}: ${n}`));
   const body = [
     `<h1>Comparison of ${runs.length} runs</h1>`,

@@ -10,12 +10,19 @@ export type { ExtraMetrics, GeometrySummary, GradientNorms, TwoClassesRow } from
 export interface EpochRecord extends AccuracyReport {
   epoch: number;
   step: number;
-  /** Mean training loss of the epoch's last progress window. */
+  /**
+   * The epoch's training loss as logged: the mean over the epoch in the log format with per-step records
+   * (`{step, epoch, loss, lr, imagesPerSecond}` lines); the trainer that logs no step records writes the
+   * mean of the epoch's last progress window.
+   */
   loss: number;
   lr?: number;
 }
 
-/** One per-step (progress) line of log.jsonl: a step number and a training loss, nothing evaluated. */
+/**
+ * One per-step (progress) line of log.jsonl (`{step, epoch, loss, lr, imagesPerSecond}`): a step number and
+ * the training loss since the previous line, nothing evaluated. The report draws its loss curve from these.
+ */
 export interface StepRecord {
   step: number;
   loss: number;
