@@ -267,7 +267,7 @@ describe('recipe rebsupcon, bad options', () => {
     await rejects({ rebAblation: 'queue', rebWeighting: 'inverse' }, /^--reb-weighting inverse needs the rebalancing factor/);
     await rejects({ rebAblation: 'rebalance', numPrototypes: 8 }, /^--prototypes needs the prototype module/);
     await rejects({ recipe: 'supcon', queueSize: 100 }, /^--queue-size does not apply to --recipe supcon \(it applies to rebsupcon\)$/);
-    await rejects({ recipe: 'bcl', queueSize: undefined, rebAblation: 'queue' }, /^--reb-ablation does not apply to --recipe bcl/);
+    await rejects({ recipe: 'bcl', queueSize: undefined, probeSteps: undefined, probeFraction: undefined, rebAblation: 'queue' }, /^--reb-ablation does not apply to --recipe bcl/);
   });
 });
 
