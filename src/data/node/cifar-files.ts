@@ -59,10 +59,12 @@ async function loadCifar(variant: CifarVariant, dir: string | undefined, opts: C
   const standard = opts.standardCounts ?? true;
   const split = async (names: readonly string[]): Promise<ImageSplit> => {
     const paths = await Promise.all(names.map((n) => findDataFile(root, n, hint(variant))));
-    const parts = await Promise.all(paths.map(async (path, i) => parseCifar(await readMaybeGzip(path), variant, path, {
+    // Read together, parsed in order: the first bad file is the one reported, whatever the read timing.
+    const bytes = await Promise.all(paths.map(readMaybeGzip));
+    const parts = paths.map((path, i) => parseCifar(bytes[i], variant, path, {
       labels: opts.labels,
       expectedRecords: standard ? CIFAR_STANDARD_RECORDS[names[i]] : undefined,
-    })));
+    }));
     return concatSplits(parts, paths);
   };
   return { train: await split(s.files.train), test: await split(s.files.test) };
