@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { makeBatch, gatherPlan } from '../src/data/augment.js';
-import { main, type CliIo } from '../src/cli/train.js';
+import { main, parseTrainArgs, type CliIo } from '../src/cli/train.js';
+import { resolveConfig } from '../src/train/config.js';
 import { loadSafetensors } from '../src/io/node/safetensors.js';
 import { registerRecipes } from '../src/train/recipes/index.js';
 import { evaluateOwn } from '../src/train/recipes/shared.js';
@@ -76,6 +77,21 @@ describe('train CLI, bad arguments', () => {
     const m = await cli(['--dataset', 'medmnist', '--out', join(dir, 'x')]);
     expect(m.err).toEqual(['train: --dataset medmnist needs --data-file NAME.npz (or MEDMNIST_FILE): one MedMNIST v2 .npz (pathmnist, dermamnist, octmnist, pneumoniamnist, retinamnist, breastmnist, bloodmnist, tissuemnist, organamnist, organcmnist, organsmnist), from https://zenodo.org/records/10519652']);
     expect(existsSync(join(dir, 'x'))).toBe(false);
+  });
+
+  it('a preset sets the paper configuration; later flags override it', () => {
+    const { config } = resolveConfig(parseTrainArgs(['--preset', 'bcl-cifar100-lt', '--epochs', '210', '--mu', '0.5']).config);
+    expect(config).toMatchObject({
+      dataset: 'cifar100', imbalance: 100, model: 'resnet32', classifier: 'cosine', recipe: 'bcl', epochs: 210, batchSize: 256, lr: 0.15,
+      schedule: 'step', warmupEpochs: 5, milestones: [160, 180], gamma: 0.1, weightDecay: 5e-4, out: 'runs/cifar100-lt',
+    });
+    expect(config.options).toMatchObject({ lambda: 2, mu: 0.5, temperature: 0.1, featDim: 128, bclAblation: 'full' });
+    // Another recipe after the preset leaves its recipe options behind.
+    const two = resolveConfig(parseTrainArgs(['--preset', 'twoclasses-cifar10', '--recipe', 'supmin']).config).config;
+    expect(two).toMatchObject({ dataset: 'cifar10', binary: [3, 5], minorityShare: 0.01, recipe: 'supmin', out: 'runs/cifar10-binary' });
+    expect(two.options.temperature).toBe(0.07);
+    const reb = resolveConfig(parseTrainArgs(['--preset', 'rebsupcon-cifar100-lt']).config).config;
+    expect(reb.options).toMatchObject({ temperature: 0.05, numPrototypes: 300, queueSize: 4096 });
   });
 
   it('--help lists the recipes, the presets and the datasets', async () => {

@@ -161,27 +161,21 @@ export interface Preset {
   config: Partial<TrainConfig>;
 }
 
+/** BCL's long-tailed CIFAR training (its paper's Sec. 4.1), dataset aside. */
+const BCL_CIFAR: Partial<TrainConfig> = {
+  imbalance: 100, model: 'resnet32', classifier: 'cosine', recipe: 'bcl', epochs: 200, batchSize: 256,
+  lr: 0.15, momentum: 0.9, weightDecay: 5e-4, schedule: 'step', warmupEpochs: 5, milestones: [160, 180], gamma: 0.1,
+  options: { lambda: 2, mu: 0.6, temperature: 0.1, featDim: 128 },
+};
+const BCL_CIFAR_SETTINGS = 'ResNet-32, cosine classifier, 200 epochs, batch 256, lr 0.15 warmed up over 5 epochs, ×0.1 at 160 and 180, wd 5e-4, λ 2, μ 0.6, τ 0.1';
+
 /**
  * The papers' configurations, for GPUs (hours to days on the CPU fallback). Each sets the dataset,
  * protocol, model, schedule and recipe options as its paper; flags given after it override it.
  */
 export const PRESETS: Readonly<Record<string, Preset>> = {
-  'bcl-cifar100-lt': {
-    description: "BCL on CIFAR-100-LT IF 100 (BCL paper, Sec. 4.1): ResNet-32, cosine classifier, 200 epochs, batch 256, lr 0.15 warmed up over 5 epochs, ×0.1 at 160 and 180, wd 5e-4, λ 2, μ 0.6, τ 0.1",
-    config: {
-      dataset: 'cifar100', imbalance: 100, model: 'resnet32', classifier: 'cosine', recipe: 'bcl', epochs: 200, batchSize: 256,
-      lr: 0.15, momentum: 0.9, weightDecay: 5e-4, schedule: 'step', warmupEpochs: 5, milestones: [160, 180], gamma: 0.1,
-      options: { lambda: 2, mu: 0.6, temperature: 0.1, featDim: 128 },
-    },
-  },
-  'bcl-cifar10-lt': {
-    description: 'BCL on CIFAR-10-LT IF 100, as bcl-cifar100-lt',
-    config: {
-      dataset: 'cifar10', imbalance: 100, model: 'resnet32', classifier: 'cosine', recipe: 'bcl', epochs: 200, batchSize: 256,
-      lr: 0.15, momentum: 0.9, weightDecay: 5e-4, schedule: 'step', warmupEpochs: 5, milestones: [160, 180], gamma: 0.1,
-      options: { lambda: 2, mu: 0.6, temperature: 0.1, featDim: 128 },
-    },
-  },
+  'bcl-cifar100-lt': { description: `BCL on CIFAR-100-LT IF 100 (BCL paper, Sec. 4.1): ${BCL_CIFAR_SETTINGS}`, config: { ...BCL_CIFAR, dataset: 'cifar100' } },
+  'bcl-cifar10-lt': { description: `BCL on CIFAR-10-LT IF 100 (BCL paper, Sec. 4.1): ${BCL_CIFAR_SETTINGS}`, config: { ...BCL_CIFAR, dataset: 'cifar10' } },
   'rebsupcon-cifar100-lt': {
     description: 'Reb-SupCon on CIFAR-100-LT IF 100 (Reb-SupCon paper, Sec. 4.2): ResNet-32, 400 epochs, batch 128, lr 0.02 cosine to 0, wd 5e-4, τ 0.05 (its CIFAR-100-LT value), 300 prototypes (3 per class)',
     config: {
