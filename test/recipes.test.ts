@@ -23,7 +23,7 @@ beforeAll(async () => {
 const PROBED = ['supcon', 'simclr', 'supmin', 'supproto'];
 const tiny = (recipe: RecipeName, out: string, over: Settings = {}) => trainConfig({
   recipe, ...(PROBED.includes(recipe) ? { probeSteps: 20, probeFraction: 0.1 } : {}), widths: [4, 8, 8], warmupEpochs: 0, batchSize: 32, limitPerClass: 16, testPerClass: 8,
-  logEvery: 100, imbalance: 2, epochs: 2, featDim: 16, lr: 0.05, out: join(dir, out), ...over,
+  logEvery: 100, imbalance: 2, epochs: 2, featDim: 16, temperature: 0.1, lr: 0.05, out: join(dir, out), ...over,
 });
 const quiet = { log: () => {} };
 const epochLosses = async (out: string) => (await readFile(join(dir, out, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((r) => 'top1' in r).map((r) => r.loss as number);
