@@ -103,6 +103,11 @@ fn nan() -> f32 {
   return from_bits(0x7fc00000u);
 }
 
+// NaN tested on the bits: comparisons alone may be folded away by a compiler that assumes no NaN.
+fn is_nan(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
 // x^y with the real-valued conventions of C's pow: negative bases need an integer exponent.
 fn pow_real(x: f32, y: f32) -> f32 {
   if (y == 0.0) {
@@ -129,7 +134,7 @@ fn unary_op(x: f32) -> f32 {
     case 3u: { return log(x); }                              // log
     case 4u: { return sqrt(x); }                             // sqrt
     case 5u: { return inverseSqrt(x); }                      // rsqrt
-    case 6u: { return max(x, 0.0); }                         // relu
+    case 6u: { return select(x, 0.0, x < 0.0); }             // relu; NaN stays NaN, as PyTorch
     case 7u: { return abs(x); }                              // abs
     case 8u: {                                               // sigmoid, without overflow for either sign
       let e = exp(-abs(x));
@@ -155,10 +160,10 @@ fn binary_op(x: f32, y: f32) -> f32 {
     case 2u: { return x * y; }
     case 3u: { return x / y; }
     case 4u: { return pow_real(x, y); }
-    case 5u: { return max(x, y); }
-    case 6u: { return min(x, y); }
+    case 5u: { return select(max(x, y), nan(), is_nan(x) || is_nan(y)); }   // maximum: NaN wins, as PyTorch
+    case 6u: { return select(min(x, y), nan(), is_nan(x) || is_nan(y)); }   // minimum
     case 7u: { return select(0.0, 1.0, x == y); }
-    case 8u: { return select(0.0, 1.0, x != y); }
+    case 8u: { return select(0.0, 1.0, x != y || is_nan(x) || is_nan(y)); }   // ne: true for NaN
     case 9u: { return select(0.0, 1.0, x < y); }
     case 10u: { return select(0.0, 1.0, x <= y); }
     case 11u: { return select(0.0, 1.0, x > y); }

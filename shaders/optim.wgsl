@@ -7,9 +7,12 @@
 //   step  = NESTEROV ? g + mu * buf : buf                (mu = 0: plain SGD, buf unused but kept at g)
 //   param = param - lr * step
 // The learning rate travels in the uniforms, so a schedule never recompiles anything.
+// Finiteness, for free: an element whose gradient or new value is NaN or infinite sets status[slot]
+// (one u32 flag per parameter tensor of the optimizer), so a run can stop naming the parameter where a
+// non-finite value first appeared without reading any tensor back.
 //
-// Bindings (group 0): 0 uniform Params {n, lr, momentum, dampening, weight_decay};
-//   1 param [n] (read_write); 2 grad [n]; 3 buf [n] momentum buffer (read_write).
+// Bindings (group 0): 0 uniform Params {n, lr, momentum, dampening, weight_decay, slot};
+//   1 param [n] (read_write); 2 grad [n]; 3 buf [n] momentum buffer (read_write); 4 status [slots] u32 flags.
 // Dispatch: one thread per element, WG per workgroup, folded into y past 65535 workgroups.
 
 struct Params {
@@ -18,7 +21,7 @@ struct Params {
   momentum: f32,
   dampening: f32,
   weight_decay: f32,
-  _pad0: u32,
+  slot: u32,
   _pad1: u32,
   _pad2: u32,
 }
@@ -27,6 +30,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> buf: array<f32>;
+@group(0) @binding(4) var<storage, read_write> status: array<atomic<u32>>;
 
 override WG: u32 = 256;
 override NESTEROV: bool = false;
@@ -42,5 +46,10 @@ fn sgd_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   let b = p.momentum * buf[i] + (1.0 - p.dampening) * g;
   buf[i] = b;
   let step = select(b, g + p.momentum * b, NESTEROV);
-  param[i] = w - p.lr * step;
+  let updated = w - p.lr * step;
+  param[i] = updated;
+  // Exponent bits all ones: infinity or NaN (tested on the bits, which no compiler folds away).
+  if ((bitcast<u32>(grad[i]) & 0x7f800000u) == 0x7f800000u || (bitcast<u32>(updated) & 0x7f800000u) == 0x7f800000u) {
+    atomicOr(&status[p.slot], 1u);
+  }
 }

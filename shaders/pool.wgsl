@@ -151,8 +151,9 @@ fn max_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   for (var yy = win.y0; yy < win.y1; yy++) {
     for (var xx = win.x0; xx < win.x1; xx++) {
       let v = src[base + u32(yy * p.w + xx)];
-      // Strictly greater: the first maximum in row-major order wins ties, as PyTorch.
-      if (v > best) {
+      // Strictly greater: the first maximum in row-major order wins ties; a NaN always takes the
+      // place (so the window's NaN comes out, at its last position), as PyTorch's max_pool2d.
+      if (v > best || (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u) {
         best = v;
         best_at = yy * p.w + xx;
       }

@@ -62,18 +62,41 @@ fn identity() -> State {
   }
 }
 
+// NaN propagates as in PyTorch: max, min and logsumexp of a set holding NaN are NaN, and argmax
+// takes a NaN as the largest value (its first one). NaN is tested on the bits, which no compiler folds.
+fn is_nan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
 fn combine(a: State, b: State) -> State {
+  let an = is_nan(a.v);
+  let bn = is_nan(b.v);
   switch OP {
     case 0u: { return State(a.v + b.v, 0.0, 0u); }
-    case 1u: { return State(max(a.v, b.v), 0.0, 0u); }
-    case 2u: { return State(min(a.v, b.v), 0.0, 0u); }
+    case 1u: { return State(select(max(a.v, b.v), from_bits(0x7fc00000u), an || bn), 0.0, 0u); }
+    case 2u: { return State(select(min(a.v, b.v), from_bits(0x7fc00000u), an || bn), 0.0, 0u); }
     case 3u: {
+      if (an && bn) {
+        if (b.idx < a.idx) {
+          return b;
+        }
+        return a;
+      }
+      if (bn) {
+        return b;
+      }
+      if (an) {
+        return a;
+      }
       if (b.v > a.v || (b.v == a.v && b.idx < a.idx)) {
         return b;
       }
       return a;
     }
     default: {
+      if (an || bn) {
+        return State(from_bits(0x7fc00000u), 1.0, 0u);
+      }
       let m = max(a.v, b.v);
       if (m == neg_inf()) {
         return State(m, 0.0, 0u);

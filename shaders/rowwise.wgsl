@@ -45,7 +45,7 @@ fn workgroup_reduce(v: f32, t: u32, take_max: bool) -> f32 {
   for (var half = WG / 2u; half > 0u; half = half / 2u) {
     if (t < half) {
       let other = scratch[t + half];
-      scratch[t] = select(scratch[t] + other, max(scratch[t], other), take_max);
+      scratch[t] = select(scratch[t] + other, nan_max(scratch[t], other), take_max);
     }
     workgroupBarrier();
   }
@@ -67,20 +67,32 @@ fn neg_inf() -> f32 {
   return from_bits(0xff800000u);
 }
 
+// NaN tested on the bits (comparisons may be folded away by a compiler that assumes no NaN); exp and
+// log of NaN are not reliably NaN on every device, so a row holding NaN is made NaN explicitly.
+fn is_nan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// max that propagates NaN, as PyTorch's reductions.
+fn nan_max(a: f32, b: f32) -> f32 {
+  return select(max(a, b), from_bits(0x7fc00000u), is_nan(a) || is_nan(b));
+}
+
 // Maximum m and shifted sum s = sum exp(x - m) of row `row`, computed by all threads together.
 // Keeping them apart (rather than logsumexp = m + log s) keeps x - m exact for large logits.
 fn row_max_sum(row: u32, t: u32) -> vec2<f32> {
   let base = row * p.cols;
   var m = neg_inf();
   for (var j = t; j < p.cols; j += WG) {
-    m = max(m, x[base + j]);
+    m = nan_max(m, x[base + j]);
   }
   m = workgroup_reduce(m, t, true);
   var s = 0.0;
   for (var j = t; j < p.cols; j += WG) {
     s += exp(x[base + j] - m);
   }
-  return vec2<f32>(m, workgroup_reduce(s, t, false));
+  // A row holding NaN: (NaN, NaN), so that every value computed from the row is NaN, as PyTorch's.
+  return select(vec2<f32>(m, workgroup_reduce(s, t, false)), vec2<f32>(from_bits(0x7fc00000u)), is_nan(m));
 }
 
 @compute @workgroup_size(WG)
@@ -95,7 +107,7 @@ fn softmax_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   let log_s = log(ms.y);
   for (var j = t; j < p.cols; j += WG) {
     let z = x[base + j] - ms.x;
-    out[base + j] = select(exp(z) / ms.y, z - log_s, LOG);
+    out[base + j] = select(select(exp(z) / ms.y, z - log_s, LOG), ms.x, is_nan(ms.x));
   }
 }
 
@@ -135,7 +147,7 @@ fn l2norm_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     return;
   }
   let base = row * p.cols;
-  let inv = 1.0 / max(row_norm(row, t), p.eps);
+  let inv = 1.0 / nan_max(row_norm(row, t), p.eps);
   for (var j = t; j < p.cols; j += WG) {
     out[base + j] = x[base + j] * inv;
   }
@@ -157,7 +169,7 @@ fn l2norm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   s = workgroup_reduce(s, t, false);
   // y . g = (x . g) / |x|, so dx = (g - x (x . g) / |x|^2) / |x| above eps.
   let clipped = norm <= p.eps;
-  let inv = 1.0 / max(norm, p.eps);
+  let inv = 1.0 / nan_max(norm, p.eps);
   let proj = select(s * inv * inv, 0.0, clipped);
   for (var j = t; j < p.cols; j += WG) {
     out[base + j] = (g[base + j] - x[base + j] * proj) * inv;
@@ -178,7 +190,7 @@ fn cross_entropy_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
     if (label >= 0 && u32(label) < p.cols) {
       loss = log(ms.y) - (x[row * p.cols + u32(label)] - ms.x);
     }
-    out[row] = loss;
+    out[row] = select(loss, ms.x, is_nan(ms.x));
   }
 }
 
@@ -196,6 +208,6 @@ fn cross_entropy_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
   for (var j = t; j < p.cols; j += WG) {
     let onehot = select(0.0, 1.0, ok && u32(label) == j);
     let d = g_row[row] * (exp(x[base + j] - ms.x) / ms.y - onehot);
-    out[base + j] = select(from_bits(0x7fc00000u), d, ok);
+    out[base + j] = select(from_bits(0x7fc00000u), d, ok && !is_nan(ms.x));
   }
 }

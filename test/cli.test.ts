@@ -49,6 +49,7 @@ describe('train CLI, bad arguments', () => {
     [['--model', 'resnet33'], /^train: --model must be small-cnn or resnet<6n\+2>/],
     [['--schedule', 'step', '--milestones', '3,2'], /^train: --milestones must be increasing epochs/],
     [['--batch-size', '100000', '--limit-per-class', '5'], /^train: --batch-size 100000 is larger than the 50 training images: give --batch-size 50 or less \(see --help\)$/],
+    [['--limit-per-class', '1'], /^train: --batch-size 128 is larger than the 10 training images: give --batch-size 10 or less \(see --help\)$/],
   ];
   it.each(CASES)('%j: one line, exit status 2, no GPU work, no run folder', async (args, message) => {
     const out = join(dir, 'bad');
@@ -76,6 +77,9 @@ describe('train CLI, bad arguments', () => {
     for (const part of [join(dir, 'no-cifar'), 'CIFAR10_DIR', 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz']) expect(r.err[0]).toContain(part);
     const m = await cli(['--dataset', 'medmnist', '--out', join(dir, 'x')]);
     expect(m.err).toEqual(['train: --dataset medmnist needs --data-file NAME.npz (or MEDMNIST_FILE): one MedMNIST v2 .npz (pathmnist, dermamnist, octmnist, pneumoniamnist, retinamnist, breastmnist, bloodmnist, tissuemnist, organamnist, organcmnist, organsmnist), from https://zenodo.org/records/10519652']);
+    // A folder where a file belongs: the message names it.
+    const f = await cli(['--dataset', 'medmnist', '--data-file', dir, '--out', join(dir, 'x')]);
+    expect(f.err).toEqual([`train: cannot read ${dir}: it is a folder, not a file`]);
     expect(existsSync(join(dir, 'x'))).toBe(false);
   });
 

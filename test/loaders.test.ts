@@ -258,6 +258,18 @@ describe('ZIP, .npy and .npz', () => {
     expect(() => parseNpy(v9, 'v.npy')).toThrow('v.npy: .npy version 9.0 is not supported');
   });
 
+  it('a member that inflates past its declared size is refused as soon as it does, in Node and with the stream decoder', async () => {
+    // 64 MiB of zeros deflate to ~64 KiB; the directory claims 1000 bytes.
+    const bomb = zip([{ name: 'train_images.npy', data: new Uint8Array(64 << 20), deflate: true, size: 1000 }]);
+    const before = process.memoryUsage().rss;
+    const t0 = performance.now();
+    for (const inflate of [nodeInflateRaw, streamInflateRaw]) {
+      await expect(parseNpz(bomb, 'bomb.npz', inflate)).rejects.toThrow(/^bomb\.npz: ZIP member 'train_images\.npy': cannot inflate \(it inflates to more than 1001 bytes\): corrupt or truncated$/);
+    }
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(process.memoryUsage().rss - before).toBeLessThan(48 << 20);
+  });
+
   it('MedMNIST: refuses each of those inside an .npz, labels out of range, multi-label and 3D arrays', async () => {
     const dir = tempDir();
     const load = (members: Member[], name = 'breastmnist.npz') => {

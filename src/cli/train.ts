@@ -10,16 +10,19 @@ import { DATASET_NAMES, DATASETS } from '../data/datasets.js';
 import { writeReport } from '../report/node/load-run.js';
 import { COMMON_OPTIONS, defaultConfig, PRESETS, type TrainConfig } from '../train/config.js';
 import type { StepProgress } from '../train/loop.js';
-import { train, progressLine } from '../train/node/trainer.js';
+import { progressLine, RESUME_SAFE, savedConfig, train } from '../train/node/trainer.js';
 import { helpLines, parseOption, UsageError, type OptionSpec, type OptionValue } from '../train/options.js';
 import { allRecipeOptions, recipeFamily, recipeNames } from '../train/recipes/index.js';
+
+const RESUME_SAFE_FLAGS = RESUME_SAFE.map((k) => `--${COMMON_OPTIONS.find((o) => o.key === k)!.flag}`).join(', ');
 
 /** Flags of the CLI itself (not part of a config). */
 const CLI_OPTIONS: readonly OptionSpec[] = [
   { flag: 'preset', key: 'preset', type: 'choice', choices: Object.keys(PRESETS), default: undefined, help: "a paper's configuration (see \"Presets\"); later flags override it" },
   { flag: 'recipe', key: 'recipe', type: 'string', arg: 'NAME', default: 'ce', help: 'what is trained (see "Recipes")' },
   { flag: 'loss', key: 'loss', type: 'choice', choices: ['ce', 'la', 'bs'], default: undefined, help: 'the same as --recipe ce|ce-la|balanced-softmax' },
-  { flag: 'resume', key: 'resume', type: 'boolean', default: false, help: 'continue the run in the output folder from its checkpoint' },
+  { flag: 'resume', key: 'resume', type: 'boolean', default: false, help: `continue the run in the output folder from its checkpoint, with the configuration saved there; a flag that contradicts it is refused, except ${RESUME_SAFE_FLAGS}` },
+  { flag: 'overwrite', key: 'overwrite', type: 'boolean', default: false, help: 'replace the run the output folder holds (without it, such a folder is refused)' },
   { flag: 'help', key: 'help', type: 'boolean', default: false, help: 'this text' },
 ];
 const LOSS_RECIPES: Record<string, string> = { ce: 'ce', la: 'ce-la', bs: 'balanced-softmax' };
@@ -51,7 +54,10 @@ export function helpText(): string {
 /** The parsed command line: the run's config and the CLI's own switches. */
 export interface ParsedArgs {
   config: TrainConfig;
+  /** The config keys and recipe option keys set by a flag or the preset (the rest are defaults). */
+  given: { common: string[]; options: string[] };
   resume: boolean;
+  overwrite: boolean;
   help: boolean;
 }
 
@@ -71,7 +77,7 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
     throw new UsageError(first);
   }
   const given = (o: OptionSpec): OptionValue | undefined => (values[o.flag] === undefined ? undefined : parseOption(o, values[o.flag]!));
-  if (values.help) return { config: defaultConfig(), resume: false, help: true };
+  if (values.help) return { config: defaultConfig(), given: { common: [], options: [] }, resume: false, overwrite: false, help: true };
   if (values.loss !== undefined && values.recipe !== undefined) throw new UsageError('give --recipe or --loss, not both');
   const preset = values.preset === undefined ? undefined : PRESETS[String(given(cliOption('preset')))];
   const common: Partial<TrainConfig> = { ...preset?.config };
@@ -85,7 +91,23 @@ export function parseTrainArgs(argv: string[]): ParsedArgs {
     const v = given(o);
     if (v !== undefined) options[o.key] = v;
   }
-  return { config: defaultConfig({ ...common, recipe, options }), resume: values.resume === true, help: false };
+  const recipeGiven = values.loss !== undefined || values.recipe !== undefined || preset !== undefined;
+  return {
+    config: defaultConfig({ ...common, recipe, options }),
+    given: { common: [...Object.keys(common), ...(recipeGiven ? ['recipe'] : [])], options: Object.keys(options) },
+    resume: values.resume === true, overwrite: values.overwrite === true, help: false,
+  };
+}
+
+/**
+ * The config of a resumed run: the one saved in its checkpoint, with the settings given on the command
+ * line over it (the trainer refuses those that contradict it, but for the safe ones).
+ */
+async function resumedConfig({ config, given }: ParsedArgs): Promise<TrainConfig> {
+  const saved = await savedConfig(config.out);
+  if (!saved) return config;
+  const pick = <T extends object>(from: T, keys: string[]) => Object.fromEntries(keys.map((k) => [k, (from as Record<string, unknown>)[k]]));
+  return { ...saved, ...pick(config, given.common), out: config.out, options: { ...saved.options, ...pick(config.options, given.options) } } as TrainConfig;
 }
 
 /** Where the CLI writes. */
@@ -135,7 +157,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     }
     : undefined;
   try {
-    const result = await train(parsed.config, { resume: parsed.resume, log, progress });
+    const config = parsed.resume ? await resumedConfig(parsed) : parsed.config;
+    const result = await train(config, { resume: parsed.resume, overwrite: parsed.overwrite, log, progress });
     log(`[train] report: ${await writeReport(result.config.out)}`);
     io.out(JSON.stringify(result));
     return 0;

@@ -4,8 +4,12 @@
 // decoder is injected (node:zlib in Node, DecompressionStream('deflate-raw') in browsers).
 import { crc32 } from './crc32.js';
 
-/** Decodes a raw DEFLATE stream (RFC 1951, no zlib or gzip wrapper). */
-export type InflateRaw = (compressed: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+/**
+ * Decodes a raw DEFLATE stream (RFC 1951, no zlib or gzip wrapper), refusing (throwing) as soon as the
+ * output would pass `maxBytes`: a small archive that claims a small member but inflates to gigabytes
+ * costs no more than the claim.
+ */
+export type InflateRaw = (compressed: Uint8Array, maxBytes: number) => Uint8Array | Promise<Uint8Array>;
 
 /** One member as the central directory describes it. */
 export interface ZipEntry {
@@ -150,7 +154,8 @@ export async function readZipEntry(bytes: Uint8Array, entry: ZipEntry, source: s
     data = raw;
   } else {
     try {
-      data = await inflate(raw);
+      // The directory's size caps the output; one byte more shows a member larger than it says.
+      data = await inflate(raw, entry.size + 1);
     } catch (e) {
       throw new Error(`${where}: cannot inflate (${(e as Error).message}): corrupt or truncated`);
     }
@@ -175,7 +180,26 @@ export async function readZip(bytes: Uint8Array, source: string, inflate: Inflat
  * Raw DEFLATE with the web platform's DecompressionStream('deflate-raw'): browsers, and Node ≥ 20. In Node
  * prefer node:zlib (nodeInflateRaw), which does not go through a stream.
  */
-export async function streamInflateRaw(compressed: Uint8Array): Promise<Uint8Array> {
+export async function streamInflateRaw(compressed: Uint8Array, maxBytes: number): Promise<Uint8Array> {
   const stream = new Blob([compressed as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw new Error(`it inflates to more than ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }

@@ -31,6 +31,28 @@ async function swiftshaderAvailable(): Promise<boolean> {
   return existsSync(SWIFTSHADER_ICD);
 }
 
+/**
+ * Whether the Vulkan loader can find any driver manifest (ICD) in its standard places or through its
+ * environment variables. With none, asking it for a GPU only makes it print "Found no drivers" before
+ * we fall back, so the fallback is taken at once.
+ */
+async function vulkanDriversListed(): Promise<boolean> {
+  if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES || process.env.VK_ADD_DRIVER_FILES) return true;
+  const { readdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const data = (process.env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':');
+  const config = (process.env.XDG_CONFIG_DIRS || '/etc/xdg').split(':');
+  const home = process.env.XDG_DATA_HOME || (process.env.HOME ? join(process.env.HOME, '.local/share') : '');
+  const dirs = [...config, '/etc', ...data, home].filter(Boolean).map((d) => join(d, 'vulkan/icd.d'));
+  return dirs.some((d) => {
+    try {
+      return readdirSync(d).some((f) => f.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  });
+}
+
 async function requestFrom(create: CreateFn, flags: string[], power?: GPUPowerPreference): Promise<GPUAdapter | null> {
   const gpu = create(flags);
   instances.push(gpu);
@@ -55,6 +77,7 @@ export async function nodeAdapter(which: string, flags: string[], power?: GPUPow
   };
   if (which === 'fallback' || which === 'swiftshader') return useSwiftshader('CPU fallback requested');
   const named = which !== 'auto';
+  if (!named && process.platform === 'linux' && !(await vulkanDriversListed())) return useSwiftshader('no Vulkan driver installed');
   const adapter = await requestFrom(create, named ? [...flags, `adapter=${which}`] : flags, power);
   if (adapter) return { adapter, note: named ? `adapter '${which}' requested` : undefined };
   if (named) {

@@ -7,7 +7,7 @@
 // min_class; it is not reproduced (SPEC 7.9).
 import { noGrad } from '../autograd.js';
 import { checkSeed } from '../data/random.js';
-import { full, randn, tensor, zerosLike } from '../ops/creation.js';
+import { full, randn, tensor, zeros, zerosLike } from '../ops/creation.js';
 import { affine, assign, div, eq, maximum, mul, neg, sqrt, toFloat } from '../ops/elementwise.js';
 import { matmul } from '../ops/matmul.js';
 import { sum } from '../ops/reduce.js';
@@ -95,6 +95,8 @@ export function fitPrototypes(embeddings: Tensor, labels: Labels, opts: FitProto
   // Plain SGD (momentum 0): the buffer, zeros, is bound but leaves the step equal to the gradient.
   const hyper = { lr, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false };
   const buffer = zerosLike(p).keep();
+  // The update's finiteness flag: unread here (a non-finite fit shows in the prototypes themselves).
+  const flag = { status: zeros([1], 'u32').keep(), slot: 0 };
   try {
     for (let s = 0; s < steps; s++) {
       scope(() => {
@@ -102,7 +104,7 @@ export function fitPrototypes(embeddings: Tensor, labels: Labels, opts: FitProto
         // ‖z − p‖ = sqrt(2 − 2 cos) for unit rows; the floor keeps the gradient finite when p = z.
         const dist = distance === 'cosine' ? affine(cos, -1, 1) : sqrt(maximum(affine(cos, -2, 2), full([], 1e-12)));
         sum(mul(w, dist)).backward();
-        sgdStep(p, p.grad!, buffer, hyper);
+        sgdStep(p, p.grad!, buffer, hyper, flag);
         p.grad!.dispose();
         p.grad = null;
         noGrad(() => assign(p, l2Normalize(p)));
@@ -110,7 +112,7 @@ export function fitPrototypes(embeddings: Tensor, labels: Labels, opts: FitProto
     }
     return scope(() => noGrad(() => antipodal(p.detach(), majority)));
   } finally {
-    for (const t of [p, z, w, buffer]) t.dispose();
+    for (const t of [p, z, w, buffer, flag.status]) t.dispose();
   }
 }
 

@@ -1,7 +1,7 @@
 // Stochastic gradient descent with momentum, Nesterov and weight decay, as PyTorch's torch.optim.SGD
 // computes it: parameter groups and momentum buffers around the update op of ops/sgd.ts, one dispatch
 // per parameter tensor recorded with the rest of the step; nothing is read back.
-import { zerosLike } from '../ops/creation.js';
+import { zeros, zerosLike } from '../ops/creation.js';
 import { sgdStep } from '../ops/sgd.js';
 import { assertDType } from '../ops/validate.js';
 import { formatShape, Tensor } from '../tensor.js';
@@ -29,6 +29,7 @@ export class SGD {
   readonly nesterov: boolean;
   readonly groups: { params: Tensor[]; weightDecay: number }[];
   private readonly buffers = new Map<Tensor, Tensor>();
+  private flags: Tensor | null = null;
 
   constructor(params: Tensor[] | ParamGroup[], opts: SGDOptions) {
     const { lr, momentum = 0, dampening = 0, nesterov = false, weightDecay = 0 } = opts;
@@ -57,15 +58,17 @@ export class SGD {
    * left in place (clear them with {@link zeroGrad}).
    */
   step(): void {
+    let slot = -1;
     for (const group of this.groups) {
       for (const p of group.params) {
+        slot++;
         if (!p.grad) continue;
         if (p.grad.size !== p.size) {
           throw new Error(`SGD: gradient of shape ${formatShape(p.grad.shape)} for a parameter of shape ${formatShape(p.shape)}`);
         }
         sgdStep(p, p.grad, this.bufferOf(p), {
           lr: this.lr, momentum: this.momentum, dampening: this.dampening, weightDecay: group.weightDecay, nesterov: this.nesterov,
-        });
+        }, { status: this.status, slot });
       }
     }
   }
@@ -88,9 +91,21 @@ export class SGD {
     return buf;
   }
 
-  /** Frees the momentum buffers. */
+  /**
+   * One u32 flag per parameter (in the order of {@link params}), set on the device by a step whose
+   * gradient or updated value holds a NaN or an infinity: read it with the loss to stop a run at the
+   * parameter where a non-finite value appeared. Never cleared: such a run does not go on.
+   */
+  get status(): Tensor {
+    this.flags ??= zeros([Math.max(1, this.params.length)], 'u32').keep();
+    return this.flags;
+  }
+
+  /** Frees the momentum buffers and the flags. */
   dispose(): void {
     for (const b of this.buffers.values()) b.dispose();
     this.buffers.clear();
+    this.flags?.dispose();
+    this.flags = null;
   }
 }

@@ -6,7 +6,8 @@
 import type { Normalization } from '../data/augment.js';
 import { Rng, STREAM } from '../data/random.js';
 import { sampleBatches, samplerBatchCount } from '../data/samplers.js';
-import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
+import { crc32 } from '../data/crc32.js';
+import { decodeSafetensors, encodeSafetensors, type SafetensorsFile } from '../io/safetensors.js';
 import { readTensorEntries } from '../io/tensors.js';
 import { ResNetCifar, SmallCNN, type Classifier } from '../nn/resnet.js';
 import { manualSeed, tensor, zeros } from '../ops/creation.js';
@@ -78,6 +79,14 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+/** A NaN or infinity appeared in a parameter or its gradient (flagged on the device by the SGD update). */
+export class NonFiniteParameterError extends Error {
+  override name = 'NonFiniteParameterError';
+  constructor(readonly parameter: string, readonly epoch: number, readonly fromStep: number, readonly toStep: number, readonly lastCheckpointEpoch: number | null) {
+    super(`a NaN or infinite value appeared in parameter '${parameter}' or its gradient at epoch ${epoch}, steps ${fromStep + 1}-${toStep}`);
+  }
+}
+
 /** The run was stopped through its AbortSignal (at a step boundary). */
 export class TrainingAborted extends Error {
   override name = 'TrainingAborted';
@@ -110,6 +119,8 @@ export class Training {
   readonly recipe: Recipe;
   readonly optimizer: SGD;
   readonly stepsPerEpoch: number;
+  /** The optimizer's parameters by name, in its order (the order of its finiteness flags). */
+  private readonly paramNames: string[];
   /** Epochs completed (restored from a checkpoint, or trained). */
   epoch = 0;
   /** Mean loss of the last completed epoch (NaN before any). */
@@ -136,6 +147,8 @@ export class Training {
     this.optimizer = new SGD([{ params: decayed }, { params: plain, weightDecay: 0 }], {
       lr: cfg.lr, momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay,
     });
+    const nameOf = new Map(named.map(([n, p]) => [p, n]));
+    this.paramNames = this.optimizer.params.map((p) => nameOf.get(p)!);
     this.stepsPerEpoch = samplerBatchCount(data.trainLabels.length, { batchSize: cfg.batchSize, dropLast: true });
   }
 
@@ -153,9 +166,11 @@ export class Training {
     const tensors = new Map<string, Tensor>(this.recipe.parts.flatMap(([prefix, m]) => [...m.stateDict(prefix)]));
     for (const [name, p] of this.recipe.named) tensors.set(`${MOMENTUM}${name}`, this.optimizer.bufferOf(p));
     for (const [name, t] of this.recipe.state ?? []) tensors.set(`${STATE}${name}`, t);
-    return encodeSafetensors(await readTensorEntries(tensors), {
+    const entries = await readTensorEntries(tensors);
+    const checksums = Object.fromEntries([...entries].map(([name, e]) => [name, checksum(e.data)]));
+    return encodeSafetensors(entries, {
       epoch: String(this.epoch), step: String(this.epoch * this.stepsPerEpoch), loss: String(this.lastLoss),
-      config: JSON.stringify(this.config), adapter, format: 'pt',
+      config: JSON.stringify(this.config), adapter, format: 'pt', checksums: JSON.stringify(checksums),
     });
   }
 
@@ -165,6 +180,7 @@ export class Training {
    */
   async restore(bytes: Uint8Array, source = 'checkpoint'): Promise<void> {
     const file = decodeSafetensors(bytes, source);
+    verifyChecksums(file, source);
     const state = new Map<string, { shape: readonly number[]; data: TypedArray }>();
     for (const [name, entry] of file.tensors) state.set(name, { shape: entry.shape, data: entry.data as TypedArray });
     // Each part takes the entries under its prefix; the model ('') takes the rest but the optimizer's and the state.
@@ -220,13 +236,15 @@ export class Training {
       const random = () => aug.float();
       let epochSum = 0;
       let windowStart = performance.now();
-      // The window being read: its promise, its steps and the step it ends at.
-      let pending: { sum: Promise<number>; steps: number; end: number } | null = null;
+      // The window being read: its loss sum and finiteness flags, its steps and the step it ends at.
+      let pending: { sum: Promise<number>; flags: Promise<ArrayLike<number>>; steps: number; end: number } | null = null;
       const settle = async () => {
         if (!pending) return;
-        const { sum, steps, end } = pending;
+        const { sum, flags, steps, end } = pending;
         pending = null;
         const total = await sum;
+        const flagged = Array.from(await flags).findIndex((f) => f !== 0);
+        if (flagged >= 0) throw new NonFiniteParameterError(this.paramNames[flagged], epoch + 1, end - steps, end, this.lastCheckpoint);
         const now = performance.now();
         const seconds = (now - windowStart) / 1000;
         windowStart = now;
@@ -265,10 +283,11 @@ export class Training {
             // Submits the recorded steps and starts the read; the previous window's read has had a whole
             // window to complete, so waiting for it costs nothing.
             const sum = lossSum.item();
+            const flags = opt.status.read();
             lossSum.dispose();
             lossSum = zeros([]).keep();
             await settle();
-            pending = { sum, steps: since, end: step };
+            pending = { sum, flags, steps: since, end: step };
             since = 0;
           }
           await yieldToEventLoop();
@@ -277,7 +296,8 @@ export class Training {
       } finally {
         lossSum.dispose();
         // A stopped run leaves no read in flight.
-        await (pending as { sum: Promise<number> } | null)?.sum.catch(() => {});
+        const left = pending as { sum: Promise<number>; flags: Promise<unknown> } | null;
+        await Promise.allSettled([left?.sum, left?.flags]);
       }
       this.lastLoss = epochSum / stepsPerEpoch;
       this.epoch = epoch + 1;
@@ -311,5 +331,31 @@ export class Training {
     this.recipe.dispose();
     this.optimizer.dispose();
     this.model.dispose();
+  }
+}
+
+/** CRC-32 of a tensor's bytes, as 8 hex digits. */
+function checksum(data: ArrayBufferView): string {
+  return crc32(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).toString(16).padStart(8, '0');
+}
+
+/**
+ * Checks every tensor of a checkpoint against the CRC-32 in its metadata (written by
+ * Training.checkpoint): one flipped bit in a weight is refused, naming the tensor and the file.
+ */
+function verifyChecksums(file: SafetensorsFile, source: string): void {
+  const text = file.metadata.checksums;
+  if (text === undefined) throw new Error(`${source} has no tensor checksums in its metadata: not a checkpoint of this trainer, or damaged`);
+  let sums: Record<string, string>;
+  try {
+    sums = JSON.parse(text);
+  } catch {
+    throw new Error(`${source}: its metadata's checksums are not JSON (damaged)`);
+  }
+  for (const [name, entry] of file.tensors) {
+    const got = checksum(entry.data);
+    if (sums[name] !== got) {
+      throw new Error(`${source}: tensor '${name}' fails its checksum (stored ${sums[name] ?? 'none'}, computed ${got}): the file is damaged`);
+    }
   }
 }

@@ -1,5 +1,6 @@
 // Node-only: reading dataset files from disk, gzipped or raw, and the IDX splits. Parsing stays in ../idx.ts.
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
+import { readBytes } from '../../io/node/files.js';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
@@ -14,8 +15,8 @@ export const pathExists = (path: string): Promise<boolean> => access(path).then(
 
 /** The bytes of a file, gunzipped when it starts with the gzip signature (whatever its name). */
 export async function readMaybeGzip(path: string): Promise<Uint8Array> {
-  const raw = await readFile(path);
-  if (raw.length < 2 || raw[0] !== 0x1f || raw[1] !== 0x8b) return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+  const raw = await readBytes(path);
+  if (raw.length < 2 || raw[0] !== 0x1f || raw[1] !== 0x8b) return raw;
   try {
     const out = await gunzipAsync(raw);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);

@@ -1,32 +1,36 @@
 // Node-only: .npz archives and MedMNIST from disk. Parsing stays in ../zip.ts, ../npy.ts, ../medmnist.ts.
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
 import { inflateRaw } from 'node:zlib';
 import { MEDMNIST_CLASSES, MEDMNIST_URL, medmnistClassesFor, medmnistFromArrays, type MedMnist } from '../medmnist.js';
 import type { NpyArray } from '../npy.js';
 import { parseNpz } from '../npz.js';
+import { readBytes } from '../../io/node/files.js';
 import { pathExists } from './idx-files.js';
 
 // On libuv's thread pool, as the gunzip of ./idx-files.ts: MedMNIST archives reach hundreds of MB, and a
 // synchronous inflate would stall the JS thread that feeds Dawn.
 const inflateRawAsync = promisify(inflateRaw);
 
-/** Raw DEFLATE for the ZIP reader, with node:zlib. */
-export async function nodeInflateRaw(compressed: Uint8Array): Promise<Uint8Array> {
-  const out = await inflateRawAsync(compressed);
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+/** Raw DEFLATE for the ZIP reader, with node:zlib, which stops at `maxBytes` of output. */
+export async function nodeInflateRaw(compressed: Uint8Array, maxBytes: number): Promise<Uint8Array> {
+  try {
+    const out = await inflateRawAsync(compressed, { maxOutputLength: maxBytes });
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`it inflates to more than ${maxBytes} bytes`);
+    throw e;
+  }
 }
 
-async function readBytes(path: string, loader: string, hint: string): Promise<Uint8Array> {
+async function readExisting(path: string, loader: string, hint: string): Promise<Uint8Array> {
   if (!(await pathExists(path))) throw new Error(`${loader}: ${path} does not exist. ${hint}`);
-  const raw = await readFile(path);
-  return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+  return readBytes(path);
 }
 
 /** The arrays of the .npz file at `path` by name (see parseNpz). */
 export async function loadNpz(path: string): Promise<Map<string, NpyArray>> {
-  return parseNpz(await readBytes(path, 'loadNpz', 'loadNpz needs an .npz file written by np.savez or np.savez_compressed.'), path, nodeInflateRaw);
+  return parseNpz(await readExisting(path, 'loadNpz', 'loadNpz needs an .npz file written by np.savez or np.savez_compressed.'), path, nodeInflateRaw);
 }
 
 /**
@@ -38,7 +42,7 @@ export async function loadNpz(path: string): Promise<Map<string, NpyArray>> {
 export async function loadMedMnist(path: string, opts: { numClasses?: number } = {}): Promise<MedMnist> {
   const name = basename(path);
   const hint = `Download ${name.endsWith('.npz') ? name : 'the dataset\'s .npz'} (MedMNIST v2) from ${MEDMNIST_URL} and put it there, or pass its path to loadMedMnist(path).`;
-  const bytes = await readBytes(path, 'MedMNIST', hint);
+  const bytes = await readExisting(path, 'MedMNIST', hint);
   const numClasses = opts.numClasses ?? medmnistClassesFor(name);
   if (numClasses === undefined) {
     throw new Error(`MedMNIST ${path}: unknown dataset '${name}' (known: ${Object.keys(MEDMNIST_CLASSES).join(', ')}); pass opts.numClasses`);

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { faultPoint } from './faults.js';
 
 /**
  * Writes `bytes` to `path` atomically: into a new temporary file in the same directory (rename is atomic
@@ -22,6 +23,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     } finally {
       await handle.close();
     }
+    faultPoint(`before-rename:${basename(path)}`);
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });

@@ -1,7 +1,7 @@
 // Node-only: safetensors checkpoints on disk (the format itself is in ../safetensors.ts).
-import { readFile } from 'node:fs/promises';
 import { decodeSafetensors, encodeSafetensors, type Named, type SafetensorsFile, type SafetensorsInput } from '../safetensors.js';
 import { writeFileAtomic } from './atomic.js';
+import { readBytes } from './files.js';
 
 /** Encodes `tensors` and `metadata` and writes them to `path` atomically (see writeFileAtomic). */
 export async function saveSafetensors(
@@ -14,6 +14,5 @@ export async function saveSafetensors(
 
 /** Reads and decodes the safetensors file at `path`; a malformed file throws a CheckpointError naming it. */
 export async function loadSafetensors(path: string): Promise<SafetensorsFile> {
-  const bytes = await readFile(path);
-  return decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+  return decodeSafetensors(await readBytes(path), path);
 }

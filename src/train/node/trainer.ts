@@ -1,20 +1,24 @@
 // The Node adapter of the training loop (../loop.ts): dataset files, the run folder, atomic
 // checkpoints, log.jsonl, the diagnostics files and summary.json. Everything that trains is the
 // platform-neutral library; this file only reads and writes files. The report is the CLI's business.
-import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { datasetSpec } from '../../data/datasets.js';
+import { loadDataset } from '../../data/node/datasets.js';
 import { pathExists } from '../../data/node/idx-files.js';
 import { samplerBatchCount } from '../../data/samplers.js';
-import { loadDataset } from '../../data/node/datasets.js';
 import { init } from '../../engine.js';
 import { writeFileAtomic } from '../../io/node/atomic.js';
-import { saveSafetensors } from '../../io/node/safetensors.js';
+import { faultPoint } from '../../io/node/faults.js';
+import { readBytes } from '../../io/node/files.js';
+import { loadSafetensors, saveSafetensors } from '../../io/node/safetensors.js';
 import type { AccuracyReport } from '../../metrics/accuracy.js';
-import { resolveConfig, type TrainConfig } from '../config.js';
+import { COMMON_OPTIONS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../config.js';
 import { disposeData, selectData, uploadData } from '../data.js';
-import { NonFiniteLossError, Training, type StepProgress } from '../loop.js';
+import { NonFiniteLossError, NonFiniteParameterError, Training, type StepProgress } from '../loop.js';
 import { UsageError } from '../options.js';
+import { allRecipeOptions } from '../recipes/index.js';
+import { probeWritable, removeLeftovers, removeRun, runFilesIn, RunLock, truncateLog } from './run-folder.js';
 
 export interface TrainResult {
   config: TrainConfig;
@@ -30,8 +34,13 @@ export interface TrainResult {
 
 /** Options of {@link train}. */
 export interface TrainOptions {
-  /** Continue the run in `config.out` from its checkpoint (an error when there is none). */
+  /**
+   * Continue the run in `config.out` from its checkpoint (an error when there is none). The
+   * checkpoint's configuration is the run's: `config` may differ from it only in {@link RESUME_SAFE}.
+   */
   resume?: boolean;
+  /** Replace the run that `config.out` holds (without it, a folder holding a run is refused). */
+  overwrite?: boolean;
   /** Receives the log lines (default console.log). */
   log?: (line: string) => void;
   /** Receives each progress record instead of a progress line in `log` (a terminal's progress bar). */
@@ -41,6 +50,45 @@ export interface TrainOptions {
 }
 
 export const CHECKPOINT = 'checkpoint.safetensors';
+
+/** The settings a resumed run may change: more epochs, the progress interval, where files are. */
+export const RESUME_SAFE: readonly (keyof TrainConfig)[] = ['epochs', 'logEvery', 'out', 'dataDir'];
+
+/** The configuration saved in the run folder's checkpoint, or null when it holds none. */
+export async function savedConfig(out: string): Promise<TrainConfig | null> {
+  const path = join(out, CHECKPOINT);
+  if (!(await pathExists(path))) return null;
+  const file = await loadSafetensors(path);
+  try {
+    return JSON.parse(file.metadata.config) as TrainConfig;
+  } catch {
+    throw new Error(`${path} holds no readable configuration in its metadata`);
+  }
+}
+
+/** The flag of a config key or recipe option key, for messages. */
+function flagOf(key: string): string {
+  return `--${[...COMMON_OPTIONS, ...allRecipeOptions()].find((o) => o.key === key)?.flag ?? key}`;
+}
+
+/**
+ * Refuses a resume whose settings contradict the checkpoint's (`saved`, from `path`), naming the flag,
+ * both values and the file; only {@link RESUME_SAFE} may change, and epochs only upwards.
+ */
+function checkResumeConfig(config: TrainConfig, saved: TrainConfig, epochsDone: number, path: string): void {
+  const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
+  const differ = (a: unknown, b: unknown) => JSON.stringify(a ?? null) !== JSON.stringify(b ?? null);
+  for (const key of Object.keys({ ...saved, ...config }) as (keyof TrainConfig)[]) {
+    if (key === 'options' || RESUME_SAFE.includes(key) || !differ(config[key], saved[key])) continue;
+    throw new UsageError(`${key === 'recipe' ? '--recipe' : flagOf(key)} ${show(config[key])} contradicts the run's ${show(saved[key])} in ${path}; a resumed run keeps its configuration (only ${RESUME_SAFE.map(flagOf).join(', ')} may change)`);
+  }
+  for (const key of Object.keys({ ...saved.options, ...config.options })) {
+    if (differ(config.options[key], saved.options?.[key])) {
+      throw new UsageError(`${flagOf(key)} ${show(config.options[key])} contradicts the run's ${show(saved.options?.[key])} in ${path}; a resumed run keeps its configuration`);
+    }
+  }
+  if (config.epochs < epochsDone) throw new UsageError(`--epochs ${config.epochs}: the run in ${path} has already trained ${epochsDone} epochs`);
+}
 const encoder = new TextEncoder();
 const json = (value: unknown) => encoder.encode(`${JSON.stringify(value)}\n`);
 
@@ -73,8 +121,37 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   const config = resolved.config;
   for (const note of resolved.notes) log(`[train] ${note}`);
   const ckptPath = join(config.out, CHECKPOINT);
-  if (opts.resume && !(await pathExists(ckptPath))) throw new UsageError(`--resume: ${config.out} holds no ${CHECKPOINT} to resume from`);
+  if (opts.resume) {
+    const saved = await savedConfig(config.out);
+    if (!saved) throw new UsageError(`--resume: ${config.out} holds no ${CHECKPOINT} to resume from`);
+    const done = Number((await loadSafetensors(ckptPath)).metadata.epoch);
+    checkResumeConfig(config, resolveConfig(saved).config, done, ckptPath);
+  } else {
+    const held = await runFilesIn(config.out);
+    if (held.length && !opts.overwrite) {
+      throw new UsageError(`${config.out} holds a run (${held.join(', ')}): give --resume to continue it, --overwrite to replace it, or another --out`);
+    }
+  }
+  if (opts.resume && opts.overwrite) throw new UsageError('give --resume or --overwrite, not both');
+  await probeWritable(config.out);
+  // A folder that exists is locked at once, so that a second run into it fails before loading anything.
+  const held: Held = { lock: (await pathExists(config.out)) ? await RunLock.acquire(config.out) : null };
+  try {
+    return await trainLocked(resolved, opts, log, started, held);
+  } finally {
+    await held.lock?.release();
+  }
+}
 
+/** The run folder's lock, once taken. */
+interface Held {
+  lock: RunLock | null;
+}
+
+/** {@link train} once the config is checked and the folder, when it existed, is locked. */
+async function trainLocked(resolved: ResolvedConfig, opts: TrainOptions, log: (line: string) => void, started: number, held: Held): Promise<TrainResult> {
+  const config = resolved.config;
+  const ckptPath = join(config.out, CHECKPOINT);
   const variant = { labels: config.labels, dataFile: config.dataFile };
   const dataset = await loadDataset(config.dataset, { ...variant, dataDir: config.dataDir, anyRecordCount: config.anyRecordCount });
   const selection = selectData(config, dataset.train, dataset.test, dataset.title, dataset.classNames);
@@ -88,15 +165,22 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   log(`[train] adapter: ${adapter}`);
   log(`[train] ${selection.what}: ${selection.trainLabels.length} training images, per class [${trainCounts.join(', ')}]; ${selection.testLabels.length} test images`);
 
-  const created = !(await pathExists(config.out));
-  await mkdir(config.out, { recursive: true });
+  const created = !held.lock;
+  if (created) {
+    await mkdir(config.out, { recursive: true });
+    held.lock = await RunLock.acquire(config.out);
+  }
+  const leftovers = await removeLeftovers(config.out);
+  if (leftovers.length) log(`[train] removed ${leftovers.length} unfinished write(s) of an interrupted run: ${leftovers.join(', ')}`);
+  if (opts.overwrite) await removeRun(config.out);
   const data = uploadData(selection, dataset.train, dataset.test);
   const norm = datasetSpec(config.dataset).norm(data.channels);
   const training = new Training(resolved, data, norm);
   try {
     if (opts.resume) {
-      await training.restore(new Uint8Array(await readFile(ckptPath)), ckptPath);
-      log(`[train] resumed from ${ckptPath} after epoch ${training.epoch}`);
+      await training.restore(await readBytes(ckptPath), ckptPath);
+      const cut = await truncateLog(config.out, training.epoch * training.stepsPerEpoch, training.epoch);
+      log(`[train] resumed from ${ckptPath} after epoch ${training.epoch}${cut ? ` (${cut} log record(s) past it removed)` : ''}`);
     } else {
       await training.start();
     }
@@ -108,6 +192,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
         if (opts.progress) opts.progress(p);
         else log(progressLine(p, config.epochs));
         await appendFile(logPath, json({ step: p.step, epoch: p.epoch, loss: p.loss, lr: p.lr, imagesPerSecond: p.imagesPerSecond }));
+        faultPoint(`step:${p.step}`);
       },
       onEpoch: async ({ epoch, step, loss, lr, evaluation }) => {
         // Predictions and the probe go to the diagnostics, not into the log.
@@ -123,6 +208,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     const diagStart = performance.now();
     const diag = await training.diagnostics(result.evaluation);
     await saveSafetensors(join(config.out, 'embeddings.safetensors'), diag.tensors, { format: 'pt' });
+    faultPoint('diagnostics');
     await writeFileAtomic(join(config.out, 'metrics.json'), json({ classNames: selection.classNames, ...diag.metrics }));
     log(`[train] diagnostics: embeddings.safetensors, metrics.json (${((performance.now() - diagStart) / 1000).toFixed(1)} s)`);
     const { predicted: _, probe: __, ...report } = result.evaluation;
@@ -135,7 +221,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     await writeFileAtomic(join(config.out, 'summary.json'), json(summary));
     return summary;
   } catch (err) {
-    if (err instanceof NonFiniteLossError) {
+    if (err instanceof NonFiniteLossError || err instanceof NonFiniteParameterError) {
       const where = err.lastCheckpointEpoch === null
         ? 'No checkpoint was written (the run stopped before the end of its first epoch).'
         : `The last good checkpoint (end of epoch ${err.lastCheckpointEpoch}) is ${ckptPath}.`;
@@ -145,7 +231,11 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   } finally {
     training.dispose();
     disposeData(data);
-    // A run that failed before writing anything leaves no empty run folder behind.
-    if (created && (await readdir(config.out).catch(() => [null])).length === 0) await rm(config.out, { recursive: true, force: true });
+    // A run that failed before writing anything leaves no run folder behind (its lock aside).
+    if (created && (await readdir(config.out).catch(() => [null])).every((n) => n === '.lock')) {
+      await held.lock?.release();
+      held.lock = null;
+      await rm(config.out, { recursive: true, force: true });
+    }
   }
 }
