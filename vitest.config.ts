@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup.ts'],
     // dawn.node is unsafe in worker threads; one process per file.
     pool: 'forks',
     testTimeout: 120_000,

@@ -9,7 +9,7 @@
 // the fraction of a contrastive step spent augmenting.
 //
 //   npm run bench:augment [-- --quick]     (--quick: fewer reps, smaller step batches)
-import * as T from '../src/index.js';
+import * as T from '../src/node.js';
 import { encodePlans, uploadImages, type DeviceImages } from '../src/data/augment.js';
 import type { Policy } from '../src/data/policies.js';
 import { augmentViews, drawViewPlans } from '../src/data/views.js';

@@ -4,8 +4,8 @@
 // Output contract: every benchmark prints, as its LAST line, one JSON object
 //   {"bench": name, "adapter": "...", "date": "...", "results": [{case, ours, peer, unit, ratio}, ...]}
 // (see printReport). Anything before that line is for humans.
-import * as T from '../src/index.js';
-import type { Engine } from '../src/index.js';
+import * as T from '../src/node.js';
+import type { Engine } from '../src/node.js';
 import type { Classifier } from '../src/nn/resnet.js';
 import { SGD } from '../src/optim/sgd.js';
 

@@ -18,7 +18,7 @@
 // GPU queue has finished it. GFLOP/s use the fastest rep; the detail table also shows the median.
 // TF.js backward = its Conv2DBackpropInput and Conv2DBackpropFilter kernels, which are what tf.grad
 // runs for conv2d; ours = conv2d's backward rule, run through backward() with the graph retained.
-import { conv2d, init, tensor, type Engine } from '../src/index.js';
+import { conv2d, init, tensor, type Engine } from '../src/node.js';
 import {
   benchHeader, flag, formatTable, gflops, printReport, randomData, row, timeIt,
   yieldToEventLoop, type PeerTF, type ResultRow, type Timing,

@@ -13,7 +13,7 @@
 import {
   affine, arange, bcl, concat, div, eq, exp, init, log, matmul, max, maximum, mean, mul, noGrad, ones,
   reshape, scale, sub, sum, supCon, tensor, type Tensor,
-} from '../src/index.js';
+} from '../src/node.js';
 import { benchHeader, flag, formatTable, printReport, longTailLabels, lossStep, row, timeIt, unitRows, type ResultRow } from './common.js';
 
 const quick = flag('quick');

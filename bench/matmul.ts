@@ -10,7 +10,7 @@
 // so encoding, submission and execution are all counted. Inputs are identical on both sides and the
 // results are compared before timing (that run doubles as the warm-up: pipelines compiled, inputs
 // uploaded, pools filled). GFLOP/s use the fastest rep; the detail table also shows the median.
-import { engine, init, matmul, tensor, type Engine, type Tensor } from '../src/index.js';
+import { engine, init, matmul, tensor, type Engine, type Tensor } from '../src/node.js';
 import {
   benchHeader, flag, formatTable, gflops, printReport, randomData, row, timeIt,
   yieldToEventLoop, type PeerTF, type ResultRow, type Timing,

@@ -10,7 +10,7 @@
 // TypeScript ms on the CPU, single thread (NOT TF.js), 'ratio' = ours / peer (lower is better). The plain
 // version computes each distance row in float64 and sorts it for the top-m (ties to the lowest index);
 // its nearest neighbours and CAC counts are compared with the device's before timing.
-import { classGeometry, engine, init, neighbourStats, tensor, twoClassesMetrics, type NeighbourStats, type Tensor } from '../src/index.js';
+import { classGeometry, engine, init, neighbourStats, tensor, twoClassesMetrics, type NeighbourStats, type Tensor } from '../src/node.js';
 import { benchHeader, flag, printReport, randomData, row, timeIt, unitRows, type ResultRow } from './common.js';
 
 const quick = flag('quick');

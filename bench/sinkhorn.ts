@@ -17,7 +17,7 @@
 import {
   add, affine, concat, div, eq, exp, init, l2Normalize, log, matmul, max, maximum, mean, mul, noGrad, ones,
   prototypeLoss, rebSupCon, reshape, scale, scope, sinkhorn, sub, sum, tensor, type Tensor,
-} from '../src/index.js';
+} from '../src/node.js';
 import { benchHeader, finish, flag, formatTable, longTailLabels, lossStep, printReport, randomData, row, timeIt, unitRows, type PeerTF, type ResultRow } from './common.js';
 
 const quick = flag('quick');

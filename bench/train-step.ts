@@ -10,7 +10,7 @@
 //   npm run bench:train-step [-- --quick] [-- --only=small-cnn|resnet32]
 //   (--quick: one timed step each after one warm-up step)
 import { spawnSync } from 'node:child_process';
-import * as T from '../src/index.js';
+import * as T from '../src/node.js';
 import { ResNetCifar, SmallCNN, type Classifier } from '../src/nn/resnet.js';
 import { benchHeader, flag, registerTfjsGradients, formatTable, printReport, row, timeIt, trainStepRate, type PeerTF, type ResultRow } from './common.js';
 

@@ -1,5 +1,7 @@
 // Acquires a GPUDevice the same way for Node (Dawn through the `webgpu` package) and browsers
-// (navigator.gpu), or adopts one the caller injects. Everything above this file is platform-neutral.
+// (navigator.gpu), or adopts one the caller injects. Everything above this file is platform-neutral, and
+// so is this file: Node's adapter search (./node/dawn.ts) is registered by the Node entry, never imported
+// from here, so a browser bundle holds no Node import at all.
 import { BROWSER_HINT, NODE_HINT, WebGPUUnavailableError } from './errors.js';
 
 /** How to obtain the device. Every field is optional. */
@@ -39,6 +41,16 @@ export interface AcquiredDevice {
 export const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups', 'shader-f16'];
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+/** Finds an adapter under Node: `which` is 'auto', 'fallback' or a Dawn adapter name. */
+export type NodeAdapterSearch = (which: string, flags: string[], power?: GPUPowerPreference) => Promise<{ adapter: GPUAdapter; note?: string }>;
+
+let nodeSearch: NodeAdapterSearch | null = null;
+
+/** Registers Node's adapter search (the Node entry does, with Dawn). */
+export function setNodeAdapterSearch(search: NodeAdapterSearch): void {
+  nodeSearch = search;
+}
 
 function envAdapter(): string | undefined {
   return isNode ? process.env.WEBGPU_ADAPTER : undefined;
@@ -84,8 +96,10 @@ async function findAdapter(opts: DeviceOptions): Promise<{ adapter: GPUAdapter; 
     return { adapter, platform: isNode ? 'node' : 'browser' };
   }
   if (isNode) {
-    const { nodeAdapter } = await import('./node-gpu.js');
-    const choice = await nodeAdapter(which, opts.dawnFlags ?? [], opts.powerPreference);
+    if (!nodeSearch) {
+      throw new WebGPUUnavailableError('load-webgpu', "under Node, import the package's Node entry: `import ... from 'webgpu-contrastive'` resolves to it under Node (from this repository's sources: src/node.ts), or pass init({gpu})", NODE_HINT);
+    }
+    const choice = await nodeSearch(which, opts.dawnFlags ?? [], opts.powerPreference);
     return { ...choice, platform: 'node' };
   }
   throw new WebGPUUnavailableError('navigator.gpu', 'navigator.gpu is undefined in this browser', BROWSER_HINT);

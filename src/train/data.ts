@@ -26,7 +26,7 @@ export interface DataSelection {
 }
 
 /** The run's data: the selection plus the images on the device (kept; {@link disposeData} frees them). */
-export interface RunData extends DataSelection {
+export interface TrainingData extends DataSelection {
   /** f32 [n, C, H, W] in [0, 1]. */
   trainImages: Tensor;
   testImages: Tensor;
@@ -85,7 +85,7 @@ function upload(split: ImageSplit, keep: Int32Array): Tensor {
 }
 
 /** Uploads the selected images of both splits. */
-export function uploadData(selection: DataSelection, train: ImageSplit, test: ImageSplit): RunData {
+export function uploadData(selection: DataSelection, train: ImageSplit, test: ImageSplit): TrainingData {
   if (train.height !== train.width) throw new Error(`the training images are ${train.height}×${train.width}: only square images are supported`);
   return {
     ...selection,
@@ -97,7 +97,7 @@ export function uploadData(selection: DataSelection, train: ImageSplit, test: Im
 }
 
 /** Frees the images of {@link uploadData}. */
-export function disposeData(data: RunData): void {
+export function disposeData(data: TrainingData): void {
   data.trainImages.dispose();
   data.testImages.dispose();
 }

@@ -15,7 +15,7 @@ import { add } from '../ops/elementwise.js';
 import { SGD } from '../optim/sgd.js';
 import { scope, type Tensor, type TypedArray } from '../tensor.js';
 import type { ResolvedConfig, TrainConfig } from './config.js';
-import type { RunData } from './data.js';
+import type { TrainingData } from './data.js';
 import { computeDiagnostics, type Diagnostics } from './diagnostics.js';
 import type { Evaluation } from './evaluate.js';
 import { recipeFamily, type Recipe } from './recipes/index.js';
@@ -132,7 +132,7 @@ export class Training {
    * Builds the model (initialised from the config's seed), the recipe and the optimizer. `resolved`
    * comes from resolveConfig(); `data` from uploadData(); `norm` is the dataset's normalisation.
    */
-  constructor(resolved: ResolvedConfig, readonly data: RunData, readonly norm: Normalization) {
+  constructor(resolved: ResolvedConfig, readonly data: TrainingData, readonly norm: Normalization) {
     const cfg = (this.config = resolved.config);
     this.schedule = resolved.schedule;
     manualSeed(cfg.seed);

@@ -8,6 +8,7 @@ import { loadDataset } from '../../data/node/datasets.js';
 import { pathExists } from '../../data/node/idx-files.js';
 import { samplerBatchCount } from '../../data/samplers.js';
 import { init } from '../../engine.js';
+import { useDawn } from '../../gpu/node/dawn.js';
 import { writeFileAtomic } from '../../io/node/atomic.js';
 import { faultPoint } from '../../io/node/faults.js';
 import { readBytes } from '../../io/node/files.js';
@@ -160,6 +161,7 @@ async function trainLocked(resolved: ResolvedConfig, opts: TrainOptions, log: (l
     throw new UsageError(`--batch-size ${config.batchSize} is larger than the ${selection.trainLabels.length} training images: give --batch-size ${selection.trainLabels.length} or less`);
   }
 
+  useDawn();
   const e = await init({ log: false });
   const adapter = e.describeAdapter();
   log(`[train] adapter: ${adapter}`);

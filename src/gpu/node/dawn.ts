@@ -1,6 +1,10 @@
-// Node's WebGPU: the `webgpu` package (Dawn). Loaded only under Node, through dynamic imports, so that
-// browser bundles never pull it in.
-import { NODE_HINT, WebGPUUnavailableError } from './errors.js';
+// Node's WebGPU: the `webgpu` package (Dawn, an optional peer dependency: loaded on first use, with a
+// clear error when it is not installed). useDawn() registers it with the device layer; the Node entry
+// (src/node.ts) and the Node programs call it, browser code never imports this file.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setNodeAdapterSearch } from '../device.js';
+import { NODE_HINT, WebGPUUnavailableError } from '../errors.js';
 
 /** Where Debian's chromium-common installs SwiftShader's Vulkan driver manifest. */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -26,8 +30,7 @@ async function loadCreate(): Promise<CreateFn> {
   }
 }
 
-async function swiftshaderAvailable(): Promise<boolean> {
-  const { existsSync } = await import('node:fs');
+function swiftshaderAvailable(): boolean {
   return existsSync(SWIFTSHADER_ICD);
 }
 
@@ -36,10 +39,8 @@ async function swiftshaderAvailable(): Promise<boolean> {
  * environment variables. With none, asking it for a GPU only makes it print "Found no drivers" before
  * we fall back, so the fallback is taken at once.
  */
-async function vulkanDriversListed(): Promise<boolean> {
+function vulkanDriversListed(): boolean {
   if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES || process.env.VK_ADD_DRIVER_FILES) return true;
-  const { readdirSync } = await import('node:fs');
-  const { join } = await import('node:path');
   const data = (process.env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':');
   const config = (process.env.XDG_CONFIG_DIRS || '/etc/xdg').split(':');
   const home = process.env.XDG_DATA_HOME || (process.env.HOME ? join(process.env.HOME, '.local/share') : '');
@@ -66,7 +67,7 @@ async function requestFrom(create: CreateFn, flags: string[], power?: GPUPowerPr
 export async function nodeAdapter(which: string, flags: string[], power?: GPUPowerPreference): Promise<NodeAdapterChoice> {
   const create = await loadCreate();
   const useSwiftshader = async (why: string): Promise<NodeAdapterChoice> => {
-    if (!(await swiftshaderAvailable())) {
+    if (!swiftshaderAvailable()) {
       throw new WebGPUUnavailableError('request-adapter', `${why}, and SwiftShader is not installed at ${SWIFTSHADER_ICD}`, NODE_HINT);
     }
     // The Vulkan loader reads this when an instance is created, so it must be set before create().
@@ -77,11 +78,16 @@ export async function nodeAdapter(which: string, flags: string[], power?: GPUPow
   };
   if (which === 'fallback' || which === 'swiftshader') return useSwiftshader('CPU fallback requested');
   const named = which !== 'auto';
-  if (!named && process.platform === 'linux' && !(await vulkanDriversListed())) return useSwiftshader('no Vulkan driver installed');
+  if (!named && process.platform === 'linux' && !vulkanDriversListed()) return useSwiftshader('no Vulkan driver installed');
   const adapter = await requestFrom(create, named ? [...flags, `adapter=${which}`] : flags, power);
   if (adapter) return { adapter, note: named ? `adapter '${which}' requested` : undefined };
   if (named) {
     throw new WebGPUUnavailableError('request-adapter', `no adapter named '${which}' (Dawn printed the adapters it found above)`, NODE_HINT);
   }
   return useSwiftshader('no GPU adapter found');
+}
+
+/** Makes init() find its adapter under Node through Dawn (idempotent). */
+export function useDawn(): void {
+  setNodeAdapterSearch(nodeAdapter);
 }
