@@ -2,7 +2,7 @@
 // esbuild, with the WGSL embedded; the HTML and CSS copied; Fashion-MNIST's IDX files copied from
 // Debian's dataset-fashion-mnist or --data-dir) and serves it on localhost. No server-side code: any
 // static file server will do.
-//   npm run demo [-- --port 8080] [--data-dir DIR] [--build-only]
+//   npm run demo [-- --port 8080] [--data-dir DIR] [--build-only] [--no-data]   (npm run build: --build-only --no-data)
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -16,18 +16,19 @@ const DEFAULT_DATA = '/usr/share/datasets/fashion-mnist';
 const FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'];
 
 /** Builds the site into dist/demo; returns its folder. Throws, naming what is missing, on failure. */
-export async function buildDemo({ dataDir = process.env.FASHION_MNIST_DIR || DEFAULT_DATA } = {}) {
+export async function buildDemo({ dataDir = process.env.FASHION_MNIST_DIR || DEFAULT_DATA, withData = true } = {}) {
   const { build } = await import('esbuild');
   spawnSync(process.execPath, [join(root, 'scripts', 'embed-shaders.mjs')], { stdio: 'inherit' });
   const pages = readdirSync(join(root, 'demo')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && f !== 'shared.ts');
   mkdirSync(DEMO_OUT, { recursive: true });
   await build({
     entryPoints: pages.map((p) => join(root, 'demo', p)),
-    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', outdir: DEMO_OUT, sourcemap: true, logLevel: 'warning',
+    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', outdir: DEMO_OUT, logLevel: 'warning',
   });
   for (const f of readdirSync(join(root, 'demo'))) {
     if (/\.(html|css|svg)$/.test(f)) copyFileSync(join(root, 'demo', f), join(DEMO_OUT, f));
   }
+  if (!withData) return DEMO_OUT;
   const data = join(DEMO_OUT, 'data', 'fashion-mnist');
   mkdirSync(data, { recursive: true });
   for (const f of FILES) {
@@ -60,9 +61,9 @@ export function serveDemo(dir = DEMO_OUT, port = 8080) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { port: { type: 'string' }, 'data-dir': { type: 'string' }, 'build-only': { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { port: { type: 'string' }, 'data-dir': { type: 'string' }, 'build-only': { type: 'boolean' }, 'no-data': { type: 'boolean' } } });
   try {
-    const dir = await buildDemo({ dataDir: values['data-dir'] });
+    const dir = await buildDemo({ dataDir: values['data-dir'], withData: !values['no-data'] });
     console.log(`demo: built ${dir}`);
     if (!values['build-only']) {
       const { url } = await serveDemo(dir, Number(values.port ?? 8080));
