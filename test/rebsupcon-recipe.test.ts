@@ -225,7 +225,8 @@ describe.each(ABLATIONS)('recipe rebsupcon, ablation %s', (ablation, extra) => {
 
     const ckpt = await loadSafetensors(join(dir, out, 'checkpoint.safetensors'));
     const has = (name: string) => ckpt.tensors.has(name);
-    for (const name of ['key.features.0.weight', 'key.features.1.running_mean', 'key_head.3.weight', 'key_head.1.running_var', 'head.3.weight',
+    // MoCo v2's head (Linear-ReLU-Linear) on both branches; the key encoder's batch norms keep their own statistics.
+    for (const name of ['key.features.0.weight', 'key.features.1.running_mean', 'key_head.2.weight', 'head.2.weight',
       'state.queue.keys', 'state.queue.labels', 'state.queue.ptr']) expect(has(name), name).toBe(true);
     // The key branch is not trained: no momentum buffers.
     expect([...ckpt.tensors.keys()].some((k) => k.startsWith('optimizer.momentum_buffer.key'))).toBe(false);

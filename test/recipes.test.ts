@@ -34,19 +34,22 @@ const BINARY: Settings = { binary: [0, 6], minorityShare: 0.25, limitPerClass: 4
 const CASES: [RecipeName, Settings, string[]][] = [
   ['bcl', { classifier: 'cosine' }, ['head.0.weight', 'head.1.running_mean', 'head_fc.3.weight', 'optimizer.momentum_buffer.head_fc.0.weight', 'fc.weight']],
   ['supcon-lc', {}, ['head.3.bias', 'optimizer.momentum_buffer.head.0.weight']],
-  ['supcon', {}, ['head.3.weight', 'features.1.running_mean']],
-  ['simclr', {}, ['head.3.weight', 'optimizer.momentum_buffer.head.3.weight']],
-  ['supmin', BINARY, ['head.3.weight']],
+  // SupContrast's and the Two Classes code's head: Linear-ReLU-Linear (children 0, 1, 2).
+  ['supcon', {}, ['head.2.weight', 'features.1.running_mean']],
+  ['supcon', { head: 'mlp-bn' }, ['head.3.weight', 'head.1.running_mean']],
+  ['simclr', {}, ['head.2.weight', 'optimizer.momentum_buffer.head.2.weight']],
+  ['supmin', BINARY, ['head.2.weight']],
   // SupProto's prototype term makes its loss noisy step to step (about 9-10 here): a larger lr makes the
   // decrease over these six steps clear.
-  ['supproto', { ...BINARY, lr: 0.1 }, ['head.3.weight', 'state.prototypes']],
+  ['supproto', { ...BINARY, lr: 0.1 }, ['head.2.weight', 'state.prototypes']],
 ];
 
-describe.each(CASES)('recipe %s', (recipe, over, names) => {
+describe.each(CASES)('recipe %s %j', (recipe, over, names) => {
   it('lowers its loss, checkpoints its heads, and resumes exactly', async () => {
+    const tag = over.head ? `${recipe}-${over.head}` : recipe;
     const lines: string[] = [];
-    const whole = await train(tiny(recipe, `${recipe}-whole`, over), { log: (l) => lines.push(l) });
-    const losses = await epochLosses(`${recipe}-whole`);
+    const whole = await train(tiny(recipe, `${tag}-whole`, over), { log: (l) => lines.push(l) });
+    const losses = await epochLosses(`${tag}-whole`);
     expect(losses.length).toBe(2);
     expect(losses.every(Number.isFinite)).toBe(true);
     if (process.env.RECIPES_DEBUG) console.log(recipe, losses);
@@ -58,15 +61,15 @@ describe.each(CASES)('recipe %s', (recipe, over, names) => {
       expect(lines.some((l) => l.includes('Fashion-MNIST binary 0 vs 6 (minority share 0.25): 96 training images, per class [48, 48]; 16 test images'))).toBe(true);
       expect((whole.final as { auc?: number }).auc).toBeGreaterThanOrEqual(0);
     }
-    const ckpt = await loadSafetensors(join(dir, `${recipe}-whole`, 'checkpoint.safetensors'));
+    const ckpt = await loadSafetensors(join(dir, `${tag}-whole`, 'checkpoint.safetensors'));
     for (const n of names) expect(ckpt.tensors.has(n), n).toBe(true);
     expect(JSON.parse(ckpt.metadata.config).recipe).toBe(recipe);
 
     // The schedule depends on the total number of epochs: stop after epoch 1 (lr = base either way), resume with the full config.
-    await train(tiny(recipe, `${recipe}-split`, { ...over, epochs: 1 }), quiet);
-    const resumed = await train(tiny(recipe, `${recipe}-split`, over), { ...quiet, resume: true });
+    await train(tiny(recipe, `${tag}-split`, { ...over, epochs: 1 }), quiet);
+    const resumed = await train(tiny(recipe, `${tag}-split`, over), { ...quiet, resume: true });
     expect(resumed.final).toEqual(whole.final);
-    const split = await loadSafetensors(join(dir, `${recipe}-split`, 'checkpoint.safetensors'));
+    const split = await loadSafetensors(join(dir, `${tag}-split`, 'checkpoint.safetensors'));
     for (const [name, t] of ckpt.tensors) expect(Array.from(split.tensors.get(name)!.data as Float32Array), name).toEqual(Array.from(t.data as Float32Array));
   }, 300_000);
 });

@@ -1,7 +1,7 @@
 // Learning-rate schedules: the warm-up convention of the long-tail papers' code, step and cosine decay
 // against their closed forms and against PyTorch's own schedulers. No GPU.
 import { describe, expect, it } from 'vitest';
-import { lrSchedule } from '../src/index.js';
+import { defaultConfig, lrSchedule, resolveConfig } from '../src/index.js';
 import { runPython, torchPython } from './reference/python.js';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -68,5 +68,24 @@ print(json.dumps({
     const cosine = lrSchedule({ base: 0.1, decay: { kind: 'cosine', total: 10, min: 0.001 } });
     torch.step.forEach((v, t) => expect(step(t)).toBeCloseTo(v, 14));
     torch.cosine.forEach((v, t) => expect(cosine(t)).toBeCloseTo(v, 14));
+  });
+
+  it("a run's warm-up: per step by default (the rate rises with every step), per epoch as LDAM/BCL's code", () => {
+    // 2 warm-up epochs of 4 steps, then cosine over 6 epochs.
+    const steps = 4;
+    const perStep = resolveConfig(defaultConfig({ lr: 0.8, epochs: 6, warmupEpochs: 2 })).schedule;
+    const ramp = [0, 1].flatMap((e) => range(steps).map((i) => perStep(e, i, steps)));
+    expect(ramp).toEqual([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8].map((v) => expect.closeTo(v, 12)));
+    // After the warm-up, the epoch's decay for every step of it.
+    const cosine = (t: number) => 0.8 * 0.5 * (1 + Math.cos((Math.PI * (t - 2)) / 4));
+    for (const e of [2, 3, 5]) for (const i of range(steps)) expect(perStep(e, i, steps)).toBeCloseTo(cosine(e), 12);
+
+    const perEpoch = resolveConfig(defaultConfig({ lr: 0.8, epochs: 6, warmupEpochs: 2, warmupMode: 'per-epoch' })).schedule;
+    expect(range(steps).map((i) => perEpoch(0, i, steps))).toEqual([0.4, 0.4, 0.4, 0.4]);
+    expect(range(steps).map((i) => perEpoch(1, i, steps))).toEqual([0.8, 0.8, 0.8, 0.8]);
+    // One warm-up epoch no longer means none: the old per-epoch rule gave epoch 0 the full rate.
+    const one = resolveConfig(defaultConfig({ lr: 0.05, epochs: 6, warmupEpochs: 1 })).schedule;
+    expect(one(0, 0, 116)).toBeCloseTo(0.05 / 116, 15);
+    expect(one(0, 115, 116)).toBeCloseTo(0.05, 15);
   });
 });

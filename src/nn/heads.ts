@@ -12,8 +12,14 @@ import { Sequential, type Module } from './module.js';
  * forward returns unit rows [N, out]: every loss it feeds compares directions.
  */
 export class ProjectionHead extends Sequential {
-  constructor(readonly inFeatures: number, readonly outFeatures: number, hidden = inFeatures) {
-    super(new Linear(inFeatures, hidden), new BatchNorm(hidden), new ReLU(), new Linear(hidden, outFeatures));
+  /**
+   * `batchNorm` true: Linear-BN-ReLU-Linear (BCL's heads; children 0..3); false: Linear-ReLU-Linear
+   * (SupContrast's and the Two Classes code's `mlp` head, MoCo v2's; children 0..2).
+   */
+  constructor(readonly inFeatures: number, readonly outFeatures: number, hidden = inFeatures, opts: { batchNorm?: boolean } = {}) {
+    super(...(opts.batchNorm ?? true
+      ? [new Linear(inFeatures, hidden), new BatchNorm(hidden), new ReLU(), new Linear(hidden, outFeatures)]
+      : [new Linear(inFeatures, hidden), new ReLU(), new Linear(hidden, outFeatures)]));
   }
 
   override forward(x: Tensor): Tensor {

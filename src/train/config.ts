@@ -7,7 +7,7 @@ import type { ImbalanceProfile } from '../data/longtail.js';
 import { SAMPLER_KINDS, type SamplerKind } from '../data/samplers.js';
 import { checkOption, UsageError, type OptionSpec } from './options.js';
 import { recipeNames, resolveRecipeOptions, type RecipeOptions } from './recipes/index.js';
-import { lrSchedule, type LrSchedule } from './schedule.js';
+import { lrSchedule } from './schedule.js';
 
 /** Everything that defines a run; saved in every checkpoint. */
 export interface TrainConfig {
@@ -52,6 +52,11 @@ export interface TrainConfig {
   noDecayBnBias: boolean;
   schedule: 'cosine' | 'step';
   warmupEpochs: number;
+  /**
+   * 'per-step': the rate rises linearly with every step of the warm-up, from base / (W·S) to base (S steps
+   * an epoch); 'per-epoch': epoch t < W runs at base·(t + 1)/W throughout (LDAM's and BCL's code).
+   */
+  warmupMode: 'per-step' | 'per-epoch';
   milestones: number[];
   gamma: number;
   seed: number;
@@ -89,6 +94,7 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flag: 'no-decay-bn-bias', key: 'noDecayBnBias', type: 'boolean', default: false, help: 'no weight decay on biases and batch-norm weights' },
   { flag: 'schedule', key: 'schedule', type: 'choice', choices: ['cosine', 'step'], default: 'cosine', help: 'learning-rate decay after the warm-up' },
   { flag: 'warmup-epochs', key: 'warmupEpochs', type: 'integer', min: 0, arg: 'W', default: 1, help: 'linear warm-up epochs (clamped to epochs - 1)' },
+  { flag: 'warmup-mode', key: 'warmupMode', type: 'choice', choices: ['per-step', 'per-epoch'], default: 'per-step', help: 'per-step: the rate rises with every step of the warm-up; per-epoch: epoch t of W runs at base (t+1)/W (LDAM/BCL code)' },
   { flag: 'milestones', key: 'milestones', type: 'list', min: 0, arg: '160,180', default: [], help: 'epochs at which the step schedule multiplies the rate by --gamma' },
   { flag: 'gamma', key: 'gamma', type: 'number', above: 0, arg: 'G', default: 0.1, help: 'factor of the step schedule' },
   { flag: 'seed', key: 'seed', type: 'integer', min: 0, arg: 'S', default: 0, help: 'seed of every random stream (subsets, initialisation, batches, augmentation)' },
@@ -107,8 +113,8 @@ export function defaultConfig(over: Partial<TrainConfig> = {}): TrainConfig {
 /** A checked config and what was derived from it. */
 export interface ResolvedConfig {
   config: TrainConfig;
-  /** The learning rate of each epoch. */
-  schedule: LrSchedule;
+  /** The learning rate of step `step` (0-based) of epoch `epoch`, with `steps` steps an epoch. */
+  schedule: (epoch: number, step: number, steps: number) => number;
   /** What resolving changed, for the log (e.g. a clamped warm-up). */
   notes: string[];
 }
@@ -147,10 +153,13 @@ export function resolveConfig(cfg: TrainConfig): ResolvedConfig {
     throw new UsageError(`--milestones must be increasing epochs ≥ the warm-up (${warmup}), got ${milestones.join(',')}`);
   }
   if (config.schedule !== 'step' && milestones.length) throw new UsageError('--milestones applies to --schedule step only');
-  const schedule = lrSchedule({
+  const perEpoch = lrSchedule({
     base: config.lr, warmup,
     decay: config.schedule === 'cosine' ? { kind: 'cosine', total: config.epochs } : { kind: 'step', milestones, gamma: config.gamma },
   });
+  const schedule = (epoch: number, step: number, steps: number) => (config.warmupMode === 'per-step' && epoch < warmup
+    ? (config.lr * (epoch * steps + step + 1)) / (warmup * steps)
+    : perEpoch(epoch));
   const options = resolveRecipeOptions(config.recipe, config.options, { batchSize: config.batchSize, binary: config.binary !== null });
   return { config: { ...config, binary: config.binary ? [config.binary[0], config.binary[1]] : null, options }, schedule, notes };
 }
@@ -164,10 +173,10 @@ export interface Preset {
 /** BCL's long-tailed CIFAR training (its paper's Sec. 4.1), dataset aside. */
 const BCL_CIFAR: Partial<TrainConfig> = {
   imbalance: 100, model: 'resnet32', classifier: 'cosine', recipe: 'bcl', epochs: 200, batchSize: 256,
-  lr: 0.15, momentum: 0.9, weightDecay: 5e-4, schedule: 'step', warmupEpochs: 5, milestones: [160, 180], gamma: 0.1,
+  lr: 0.15, momentum: 0.9, weightDecay: 5e-4, schedule: 'step', warmupEpochs: 5, warmupMode: 'per-epoch', milestones: [160, 180], gamma: 0.1,
   options: { lambda: 2, mu: 0.6, temperature: 0.1, featDim: 128 },
 };
-const BCL_CIFAR_SETTINGS = 'ResNet-32, cosine classifier, 200 epochs, batch 256, lr 0.15 warmed up over 5 epochs, ×0.1 at 160 and 180, wd 5e-4, λ 2, μ 0.6, τ 0.1';
+const BCL_CIFAR_SETTINGS = 'ResNet-32, cosine classifier, 200 epochs, batch 256, lr 0.15 warmed up over 5 epochs (per epoch, as its code), ×0.1 at 160 and 180, wd 5e-4, λ 2, μ 0.6, τ 0.1';
 
 /**
  * The papers' configurations, for GPUs (hours to days on the CPU fallback). Each sets the dataset,

@@ -69,7 +69,7 @@ export async function computeDiagnostics(input: DiagnosticsInput): Promise<Diagn
 
   // 1. Test embeddings (and projections), side by side in one tensor: one read-back.
   const p = head ? head.outFeatures : 0;
-  const both = (await readOnce(cleanBatches(model, testImages, null, batchSize, norm, (x) => {
+  const both = (await readOnce(cleanBatches(head ? [model, head] : model, testImages, null, batchSize, norm, (x) => {
     const f = model.features(x);
     return head ? concat([f, head.forward(f)], 1) : f;
   }))) as Float32Array;
@@ -144,7 +144,7 @@ async function twoClassesOnViews(input: DiagnosticsInput, rows: Int32Array): Pro
   const { model, head, testImages, testLabels, norm, batchSize, seed } = input;
   const m = rows.length;
   const images: DeviceImages = { data: testImages, format: 'f32', shape: testImages.shape as [number, number, number, number] };
-  const blocked = deviceBatches(model, m, batchSize, (start, count) => {
+  const blocked = deviceBatches(head ? [model, head] : model, m, batchSize, (start, count) => {
     const batch = augmentViews(images, rows.subarray(start, start + count), [SIM_AUGMENT, SIM_AUGMENT], { seed, step: start / batchSize, norm }).batch;
     const f = model.features(batch);
     return head ? head.forward(f) : l2Normalize(f);

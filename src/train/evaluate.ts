@@ -8,20 +8,26 @@ import { crossEntropy, l2Normalize } from '../ops/rowwise.js';
 import { concat } from '../ops/shape.js';
 import { scope, type Tensor, type TypedArray } from '../tensor.js';
 import { gatherPlan, makeBatch, type Normalization } from '../data/augment.js';
+import type { Module } from '../nn/module.js';
 import type { Classifier } from '../nn/resnet.js';
 import { SGD } from '../optim/sgd.js';
 import { rocAuc } from '../metrics/evaluation.js';
 import { accuracyReport, type AccuracyReport } from '../metrics/accuracy.js';
 
 /**
- * `fn(start, count)` of the rows [start, start + count) of `n`, `batchSize` at a time, in evaluation mode
- * and without gradients; the results ([count, ...] each) concatenated on the device into one kept tensor
- * (the caller disposes it). Nothing is read back, so the whole pass is one submission's worth of work.
+ * `fn(start, count)` of the rows [start, start + count) of `n`, `batchSize` at a time, without gradients
+ * and with every module of `modules` (the model, and any head `fn` runs) in evaluation mode, each put
+ * back in its mode after; the results ([count, ...] each) concatenated on the device into one kept
+ * tensor (the caller disposes it). Nothing is read back, so the whole pass is one submission's worth of
+ * work, and no batch-norm running statistic moves.
  */
-export function deviceBatches(model: Classifier, n: number, batchSize: number, fn: (start: number, count: number) => Tensor): Tensor {
+export function deviceBatches(modules: Module | readonly Module[], n: number, batchSize: number, fn: (start: number, count: number) => Tensor): Tensor {
   if (n < 1) throw new Error(`deviceBatches: no rows to evaluate (n = ${n})`);
   const parts: Tensor[] = [];
-  model.eval();
+  // Each module's own mode, and its descendants' (a frozen part may sit in eval mode inside a training model).
+  const all = (Array.isArray(modules) ? modules : [modules]) as readonly Module[];
+  const modes = all.flatMap((m) => [...m.modules()].map((sub) => [sub, sub.training] as const));
+  for (const m of all) m.eval();
   try {
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
@@ -35,13 +41,13 @@ export function deviceBatches(model: Classifier, n: number, batchSize: number, f
     for (const p of parts) p.dispose();
     throw err;
   } finally {
-    model.train();
+    for (const [sub, training] of modes) sub.training = training;
   }
 }
 
 /** {@link deviceBatches} over clean images: rows `indices` of `images` (or all), un-augmented, normalised. */
 export function cleanBatches(
-  model: Classifier, images: Tensor, indices: ArrayLike<number> | null, batchSize: number, norm: Normalization,
+  model: Module | readonly Module[], images: Tensor, indices: ArrayLike<number> | null, batchSize: number, norm: Normalization,
   fn: (batch: Tensor, start: number, count: number) => Tensor,
 ): Tensor {
   const n = indices ? indices.length : images.shape[0];

@@ -231,7 +231,6 @@ export class Training {
     while (this.epoch < cfg.epochs) {
       const epoch = this.epoch;
       model.train();
-      opt.lr = this.schedule(epoch);
       const aug = new Rng(cfg.seed, STREAM.augment, epoch);
       const random = () => aug.float();
       let epochSum = 0;
@@ -265,6 +264,7 @@ export class Training {
       try {
         for (const idx of sampleBatches(this.data.trainLabels, sampler)) {
           if (signal?.aborted) throw new TrainingAborted(`stopped at epoch ${epoch + 1}, step ${step}`);
+          opt.lr = this.schedule(epoch, step - epoch * stepsPerEpoch, stepsPerEpoch);
           const labels = tensor(Array.from(idx, (i) => this.data.trainLabels[i]), [idx.length], 'i32');
           const next = scope(() => {
             const loss = recipe.loss({ indices: idx, labels, step, random });

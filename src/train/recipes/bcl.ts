@@ -3,12 +3,12 @@
 // through a Linear-BN-ReLU-Linear head. For bcl the class prototypes are a second such head (head_fc)
 // applied to the classifier's weight rows; --bcl-ablation gives the rows of BCL's Table 2.
 import { bcl as bclLoss, supCon } from '../../losses/contrastive.js';
-import { classWeightRows, ProjectionHead } from '../../nn/heads.js';
+import { classWeightRows } from '../../nn/heads.js';
 import { logitAdjustedCrossEntropy, logitAdjustment } from '../../nn/losses.js';
 import type { Module } from '../../nn/module.js';
 import { add, scale } from '../../ops/elementwise.js';
 import { slice } from '../../ops/shape.js';
-import { byViews, evaluateOwn, FEAT_DIM, priorShift, RAND_AUGMENT, SIM_AUGMENT, stepViews, temperature } from './shared.js';
+import { byViews, evaluateOwn, FEAT_DIM, headFor, priorShift, projectionHead, RAND_AUGMENT, SIM_AUGMENT, stepViews, temperature } from './shared.js';
 import type { RecipeFamily } from './types.js';
 
 /**
@@ -30,6 +30,7 @@ export const bclFamily: RecipeFamily = {
     { flag: 'mu', key: 'mu', type: 'number', min: 0, arg: 'M', default: 0.6, help: 'weight μ of the contrastive branch' },
     temperature({ bcl: 0.1, 'supcon-lc': 0.1 }),
     FEAT_DIM,
+    projectionHead({ bcl: 'mlp-bn', 'supcon-lc': 'mlp-bn' }),
     {
       flag: 'bcl-ablation', key: 'bclAblation', type: 'choice', choices: BCL_ABLATIONS, default: 'full', recipes: ['bcl'],
       help: "BCL's Table 2: full = class-complement + class-averaging; complement = prototypes, no class-averaging; averaging = class-averaging, no prototypes (no head_fc)",
@@ -42,10 +43,10 @@ export const bclFamily: RecipeFamily = {
     const featDim = options.featDim as number;
     const views = stepViews(ctx);
     const adjustment = logitAdjustment(trainCounts, options.tau as number);
-    const head = new ProjectionHead(model.featureDim, featDim);
+    const head = headFor(ctx, featDim);
     // BCL's head_fc: same structure as the head, its own weights; SupCon and the class-averaging-only
     // ablation have no prototypes.
-    const protoHead = recipe === 'bcl' && ablation !== 'averaging' ? new ProjectionHead(model.featureDim, featDim) : null;
+    const protoHead = recipe === 'bcl' && ablation !== 'averaging' ? headFor(ctx, featDim) : null;
     const heads: [string, Module][] = protoHead ? [['head', head], ['head_fc', protoHead]] : [['head', head]];
     return {
       head,

@@ -3,13 +3,12 @@
 // on two-class tasks SupMin and SupProto.
 import { ntXent, supCon, supMin, supProto } from '../../losses/contrastive.js';
 import { antipodalPrototypes, fitPrototypes } from '../../losses/prototypes.js';
-import { ProjectionHead } from '../../nn/heads.js';
 import { noGrad } from '../../autograd.js';
 import { assign } from '../../ops/elementwise.js';
 import { scope, type Tensor } from '../../tensor.js';
 import { cleanBatches } from '../evaluate.js';
 import { UsageError } from '../options.js';
-import { byViews, evaluateProbe, FEAT_DIM, PROBE_OPTIONS, SIM_AUGMENT, stepViews, temperature } from './shared.js';
+import { byViews, evaluateProbe, FEAT_DIM, headFor, PROBE_OPTIONS, projectionHead, SIM_AUGMENT, stepViews, temperature } from './shared.js';
 import type { RecipeFamily } from './types.js';
 
 /**
@@ -31,6 +30,7 @@ export const pretrain: RecipeFamily = {
   options: [
     temperature({ supcon: 0.07, simclr: 0.07, supmin: 0.07, supproto: 0.07 }),
     FEAT_DIM,
+    projectionHead({ supcon: 'mlp', simclr: 'mlp', supmin: 'mlp', supproto: 'mlp' }),
     ...PROBE_OPTIONS,
     { flag: 'eps', key: 'eps', type: 'numbers', length: 2, min: 0, arg: 'E0,E1', default: [1, 1], recipes: ['supproto'], help: "supproto's pull margins" },
     {
@@ -45,7 +45,7 @@ export const pretrain: RecipeFamily = {
     const { model, trainImages, trainLabels, trainCounts, norm, recipe, options } = ctx;
     const featDim = options.featDim as number;
     const views = stepViews(ctx);
-    const head = new ProjectionHead(model.featureDim, featDim);
+    const head = headFor(ctx, featDim);
     // SupProto's released placement [p, -p] drawn from the seed; the fitted placement overwrites it in
     // init(). Either is checkpointed as state.
     const prototypes: Tensor | null = recipe === 'supproto' ? antipodalPrototypes(featDim, ctx.seed).keep() : null;
@@ -62,7 +62,7 @@ export const pretrain: RecipeFamily = {
         // The paper fits p_maj once, before training, to the clean embeddings z = head(f(x)) of the
         // training set (evaluation mode, so fitting leaves the batch-norm statistics untouched).
         init: async () => {
-          const z = cleanBatches(model, trainImages, null, ctx.batchSize, norm, (x) => head.forward(model.features(x)));
+          const z = cleanBatches([model, head], trainImages, null, ctx.batchSize, norm, (x) => head.forward(model.features(x)));
           try {
             scope(() => {
               // The binary protocol's label 0 is the majority; a capped, balanced subset keeps that convention.

@@ -6,7 +6,6 @@ import { gradHook, noGrad } from '../../autograd.js';
 import { Rebalancer, rebSupCon } from '../../losses/rebalance.js';
 import { perSampleGradNorms } from '../../ops/grad-norms.js';
 import { prototypeLoss, renormalizePrototypes } from '../../losses/swav.js';
-import { ProjectionHead } from '../../nn/heads.js';
 import { Linear } from '../../nn/linear.js';
 import { logitAdjustedCrossEntropy, logitAdjustment } from '../../nn/losses.js';
 import { copyParameters, KeyQueue, momentumUpdate } from '../../nn/moco.js';
@@ -17,7 +16,7 @@ import { l2Normalize } from '../../ops/rowwise.js';
 import { slice } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { UsageError } from '../options.js';
-import { evaluateOwn, evaluateProbe, FEAT_DIM, priorShift, PROBE_OPTIONS, RAND_AUGMENT, SIM_AUGMENT, stepViews, temperature } from './shared.js';
+import { evaluateOwn, evaluateProbe, FEAT_DIM, headFor, priorShift, PROBE_OPTIONS, projectionHead, RAND_AUGMENT, SIM_AUGMENT, stepViews, temperature } from './shared.js';
 import type { Recipe, RecipeContext, RecipeFamily } from './types.js';
 
 /**
@@ -69,6 +68,7 @@ export const rebsupconFamily: RecipeFamily = {
   options: [
     temperature({ rebsupcon: 0.2 }),
     FEAT_DIM,
+    projectionHead({ rebsupcon: 'mlp' }),
     priorShift(),
     {
       flag: 'reb-ablation', key: 'rebAblation', type: 'choice', choices: REB_ABLATIONS, default: 'full',
@@ -123,14 +123,14 @@ function build(ctx: RecipeContext): Recipe {
   const featDim = reb.featDim;
   const m = reb.mocoMomentum;
   const joint = reb.rebClassifier === 'joint';
-  const head = new ProjectionHead(model.featureDim, featDim);
+  const head = headFor(ctx, featDim);
   // The key branch: the same architectures, θ_k = θ_q at the start (MoCo's copy), then only the EMA moves
   // them, so they are checkpointed (`parts`) but not trained (`named`: SGD never sees them). The key
   // encoder is a whole model, as PaCo's encoder_k; its fc is averaged but unused. Batch-norm running
   // statistics are not averaged (MoCo averages parameters only): the key encoder's come from its own
   // forward passes in training mode, and are checkpointed with it.
   const keyModel = ctx.makeModel().train();
-  const keyHead = new ProjectionHead(model.featureDim, featDim);
+  const keyHead = headFor(ctx, featDim);
   copyParameters(keyModel, model);
   copyParameters(keyHead, head);
   // PaCo's start: random keys and labels, flushed after ⌈Q/B⌉ steps. The write pointer lives on the host

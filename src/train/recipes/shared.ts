@@ -5,6 +5,7 @@ import { probeSubset } from '../../data/longtail.js';
 import type { Policy } from '../../data/policies.js';
 import { augmentViews } from '../../data/views.js';
 import { reshape, transpose } from '../../ops/shape.js';
+import { ProjectionHead } from '../../nn/heads.js';
 import type { Tensor } from '../../tensor.js';
 import { evaluateClassifier, linearProbe } from '../evaluate.js';
 import type { OptionSpec } from '../options.js';
@@ -53,6 +54,17 @@ export const priorShift = (recipes?: readonly string[]): OptionSpec => ({
   flag: 'tau', key: 'tau', type: 'number', min: 0, arg: 'TAU', default: 1, ...(recipes ? { recipes } : {}),
   help: 'prior shift of the logit adjustment: logits + τ log(n_c / n)',
 });
+
+/** The projection head's layout, with each family's default (its paper's code). */
+export const projectionHead = (defaults: Record<string, 'mlp' | 'mlp-bn'>): OptionSpec => ({
+  flag: 'head', key: 'head', type: 'choice', choices: ['mlp', 'mlp-bn'], default: undefined, defaults,
+  help: 'projection head: mlp = Linear-ReLU-Linear (SupContrast, the Two Classes code, MoCo v2), mlp-bn = Linear-BN-ReLU-Linear (BCL)',
+});
+
+/** A projection head of `ctx`'s layout (option head) from the backbone's features to `featDim`. */
+export function headFor(ctx: RecipeContext, featDim: number): ProjectionHead {
+  return new ProjectionHead(ctx.model.featureDim, featDim, undefined, { batchNorm: ctx.options.head === 'mlp-bn' });
+}
 
 export const FEAT_DIM: OptionSpec = {
   flag: 'feat-dim', key: 'featDim', type: 'integer', min: 1, arg: 'D', default: 128, help: 'output width of the projection head(s)',
