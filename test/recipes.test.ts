@@ -39,9 +39,9 @@ const CASES: [RecipeName, Settings, string[]][] = [
   ['supcon', { head: 'mlp-bn' }, ['head.3.weight', 'head.1.running_mean']],
   ['simclr', {}, ['head.2.weight', 'optimizer.momentum_buffer.head.2.weight']],
   ['supmin', BINARY, ['head.2.weight']],
-  // SupProto's prototype term makes its loss noisy step to step (about 9-10 here): a larger lr makes the
-  // decrease over these six steps clear.
-  ['supproto', { ...BINARY, lr: 0.1 }, ['head.2.weight', 'state.prototypes']],
+  // SupProto's pull towards the far prototype dominates its first epochs (the loss rises in epoch 2 with
+  // the released code's random pair, as with the fitted one below): four epochs show the decrease.
+  ['supproto', { ...BINARY, lr: 0.1, epochs: 4 }, ['head.2.weight', 'state.prototypes']],
 ];
 
 describe.each(CASES)('recipe %s %j', (recipe, over, names) => {
@@ -50,12 +50,13 @@ describe.each(CASES)('recipe %s %j', (recipe, over, names) => {
     const lines: string[] = [];
     const whole = await train(tiny(recipe, `${tag}-whole`, over), { log: (l) => lines.push(l) });
     const losses = await epochLosses(`${tag}-whole`);
-    expect(losses.length).toBe(2);
+    const epochs = (over.epochs as number | undefined) ?? 2;
+    expect(losses.length).toBe(epochs);
     expect(losses.every(Number.isFinite)).toBe(true);
     if (process.env.RECIPES_DEBUG) console.log(recipe, losses);
-    expect(losses[1]).toBeLessThan(losses[0]);
+    expect(losses.at(-1)).toBeLessThan(losses[0]);
     const label = recipe === 'bcl' || recipe === 'supcon-lc' ? 'eval' : 'probe';
-    expect(lines.some((l) => new RegExp(`^epoch 2/2 ${label} top1 `).test(l))).toBe(true);
+    expect(lines.some((l) => new RegExp(`^epoch ${epochs}/${epochs} ${label} top1 `).test(l))).toBe(true);
     expect(whole.final.classAverage).toBeGreaterThanOrEqual(0);
     if (over.binary) {
       expect(lines.some((l) => l.includes('Fashion-MNIST binary 0 vs 6 (minority share 0.25): 96 training images, per class [48, 48]; 16 test images'))).toBe(true);
