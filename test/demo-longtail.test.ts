@@ -48,7 +48,7 @@ describe('demo: Long tail (headless Chromium, WebGPU on SwiftShader)', () => {
     }
   });
 
-  it('trains an epoch of CE, LA and BCL, shows bars and geometry, round-trips a checkpoint, resets to the start bytes', async () => {
+  it('trains an epoch of CE, LA and BCL (pausing once), shows bars and geometry, round-trips a checkpoint, resets to the start bytes', async () => {
     const t0 = performance.now();
     const lap = (what: string) => console.log(`longtail: ${what} at ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const errors: string[] = [];
@@ -70,6 +70,15 @@ describe('demo: Long tail (headless Chromium, WebGPU on SwiftShader)', () => {
     await page.selectOption('#test-per-class', '20');
     await page.fill('#epochs', '1');
     await page.click('#start');
+    // Pause during the first recipe's epoch: the loop holds at a step, nothing moves; then resume.
+    await page.waitForFunction(() => /^CE: epoch 1 of 1, step [1-4] of 6/.test(document.getElementById('progress')!.textContent!), null, { timeout: 60_000 });
+    await page.click('#pause');
+    await page.waitForFunction(() => /^paused after step \d of 6 of CE\.$/.test(document.getElementById('status')!.textContent!), null, { timeout: 30_000 });
+    const held = await page.textContent('#progress');
+    await page.waitForTimeout(1500);
+    expect(await page.textContent('#progress')).toBe(held);
+    expect(await page.getAttribute('body', 'data-state')).toBe('paused');
+    await page.click('#resume');
     await page.waitForFunction(() => document.body.dataset.state === 'stopped', null, { timeout: 150_000 });
     lap('trained');
     const status = await page.textContent('#status');
@@ -87,10 +96,9 @@ describe('demo: Long tail (headless Chromium, WebGPU on SwiftShader)', () => {
     const stall = Number(await page.getAttribute('#frame', 'data-stall'));
     console.log(`longtail: ${await page.textContent('#progress')}; ${await page.textContent('#frame')}; ${await page.textContent('#memory')}`);
     console.log(`longtail: metrics ${(await page.locator('#metrics tr').allInnerTexts()).join(' | ')}`);
-    // The main thread stays free while training (after the first step, which creates the pipelines): under
-    // 100 ms on a quiet machine; the bound leaves room for a loaded 2-core one.
-    expect(stall).toBeGreaterThan(0);
-    expect(stall).toBeLessThan(300);
+    // The main thread stays free while training: no task of 100 ms or more (Long Tasks API; 0 = none of
+    // 50 ms or more), the first step of each recipe (pipeline creation) aside.
+    expect(stall).toBeLessThan(100);
     await page.screenshot({ path: join(SHOTS, 'longtail.png'), fullPage: true });
 
     // The CE checkpoint: a download that decodes as safetensors with the run's metadata.
