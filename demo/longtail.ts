@@ -228,6 +228,8 @@ async function buildSession(configs: W.ResolvedConfig[]): Promise<Session> {
   const s: Session = { data, lanes: [], order: headToTail(selection.trainCounts) };
   session = s;
   setText('status', 'solving for the optimal geometry…');
+  // Lets the status line paint before the solver (float64, on this thread) runs.
+  await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve)));
   for (const resolved of configs) {
     const objective = runObjective(resolved.config as unknown as Record<string, unknown>);
     const { gram, ms } = optimalGram(objective, selection.trainCounts);
