@@ -95,7 +95,10 @@ export function gflops(flops: number, ms: number): number {
   return flops / (ms * 1e6);
 }
 
-/** Lets the event loop run (Dawn's callbacks): do it inside long CPU loops, see shared/PLATFORM.md. */
+/**
+ * Lets the event loop run (Dawn's callbacks): do it inside long CPU loops. Blocking the JS thread for
+ * 100 ms or more while Dawn has work or a buffer mapping outstanding can abort or hang the process.
+ */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }

@@ -23,7 +23,10 @@ const V = 2;
 const D = 128;
 const TEMP = 0.1;
 
-/** SupCon (SPEC 1) from generic ops, rows sample-major; `rowLabels` [R] f32 holds each row's label. */
+/**
+ * SupCon (SupContrast's SupConLoss) from generic ops, rows sample-major; `rowLabels` [R] f32 holds each
+ * row's label.
+ */
 function composedSupCon(f: Tensor, rowLabels: Tensor): Tensor {
   const r = rowLabels.shape[0];
   const x = reshape(f, [r, D]);
@@ -37,7 +40,7 @@ function composedSupCon(f: Tensor, rowLabels: Tensor): Tensor {
   return mean(scale(mlpp, -TEMP / 0.07));
 }
 
-/** BCL (SPEC 2.1) from generic ops: prototypes appended, class-averaged denominator. */
+/** BCL (BCL's BalSCL) from generic ops: prototypes appended, class-averaged denominator. */
 function composedBcl(f: Tensor, rowLabels: Tensor, p: Tensor): Tensor {
   const r = rowLabels.shape[0];
   const k = p.shape[0];

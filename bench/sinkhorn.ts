@@ -31,7 +31,7 @@ const EPS = 0.05;
 const ITERS = 3;
 const CLASSES = 10;
 
-/** SwAV's `distributed_sinkhorn` (SPEC 4.1) in TF.js ops; returns Q [B, K]. */
+/** SwAV's `distributed_sinkhorn` (one device) in TF.js ops; returns Q [B, K]. */
 function tfSinkhorn(peer: PeerTF, scores: import('@tensorflow/tfjs-core').Tensor2D): import('@tensorflow/tfjs-core').Tensor2D {
   const { tf } = peer;
   return tf.tidy(() => {
@@ -46,7 +46,10 @@ function tfSinkhorn(peer: PeerTF, scores: import('@tensorflow/tfjs-core').Tensor
   });
 }
 
-/** rebSupCon (SPEC 6.2) from generic ops on F = [q; k; queue] (row-major anchors first). */
+/**
+ * rebSupCon (PaCo layout, docs/paper-vs-code.md REB-1) from generic ops on F = [q; k; queue] (row-major,
+ * anchors first).
+ */
 function composedReb(q: Tensor, k: Tensor, y: Tensor, qk: Tensor, qy: Tensor, w: Tensor): Tensor {
   const b = q.shape[0];
   const zq = l2Normalize(q);

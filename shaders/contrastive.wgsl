@@ -18,11 +18,11 @@
 // MODE picks p and w on the sample columns (y = sample labels, s(j) = j / V):
 //   0 labels:   p = [y_r = y_j]                 (SupCon, BCL)
 //   1 pairs:    p = [s(r) = s(j)]               (NT-Xent; also SupProto's sample part)
-//   2 minority: p = [s(r) = s(j)] or [y_r = y_j = MINORITY]   (SupMin, SPEC 3.1)
+//   2 minority: p = [s(r) = s(j)] or [y_r = y_j = MINORITY]   (SupMin, docs/paper-vs-code.md TC-1)
 //   3 proto:    p = [s(r) = s(j)]; extra columns: w = 0 and p = [label_k = y_r] and the anchor is pulled:
-//               E[a, y_r] ≤ E[a, 1 − y_r] + eps_{y_r} on raw cosines (SupProto, SPEC 3.2, K = 2)
-// Extra columns otherwise: p = [label_k = y_r], w = 1. CLASS_AVG (BCL, SPEC 2.1) divides every weight by
-// the size of its column's class, minus one for the anchor's own class: w = 1 / (cnt[c] − p), where
+//               E[a, y_r] ≤ E[a, 1 − y_r] + eps_{y_r} on raw cosines (SupProto, TC-3/TC-4, K = 2)
+// Extra columns otherwise: p = [label_k = y_r], w = 1. CLASS_AVG (BCL, BCL-1/BCL-2) divides every weight
+// by the size of its column's class, minus one for the anchor's own class: w = 1 / (cnt[c] − p), where
 // cnt[c] = V · #{labels = c} + #{extra labels = c} (class_counts below). Labels outside [0, K) where
 // they index cnt (or y ∉ {0, 1} for SupProto) turn that anchor's loss and gradient row into NaN.
 //

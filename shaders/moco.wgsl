@@ -1,4 +1,5 @@
-// MoCo family: the FIFO write of a MoCo / PaCo key queue (SPEC 5), and the key encoder's EMA.
+// MoCo family: the FIFO write of a MoCo / PaCo key queue (docs/paper-vs-code.md#moco), and the key
+// encoder's EMA.
 //
 // Math.
 //   enqueue:    dst[((ptr + i) mod Q)·W + w] = src[i·W + w]   for rows i < N ≤ Q, words w < W

@@ -1,4 +1,4 @@
-// Sinkhorn-Knopp family: SwAV's `distributed_sinkhorn` (SPEC 4.1) in the log domain.
+// Sinkhorn-Knopp family: SwAV's `distributed_sinkhorn` (docs/paper-vs-code.md#swav) in the log domain.
 //
 // Math. scores S [B, K] (row b = sample, column k = prototype; SwAV works on the transpose
 // Q = exp(S/ε)ᵀ [K, B], so its "rows" are our columns). Each SwAV step
@@ -12,7 +12,7 @@
 //   c_b ← −log Σ_k exp(S[b, k]/ε + a_k)         (each sample's mass → 1: returned rows sum to 1)
 // Each log-sum-exp subtracts its own running max, so no exp overflows or underflows to a zero line
 // whatever |S|/ε (SwAV's float32 code relies on |S|/ε ≤ 20); this is exact, unlike a per-sample shift
-// of S (SPEC 7.15). The last sample pass writes Q [B, K].
+// of S, which changes SwAV's result after a few iterations. The last sample pass writes Q [B, K].
 //
 // Bindings (group 0): 0 uniform Params; 1 q [B, K] (read_write, written by the last sample pass);
 // 2 scores [B, K]; 3 pot [K + B] (read_write): a in [0, K), c in [K, K + B).

@@ -1,6 +1,6 @@
 // Browser smoke test: the library, bundled for the browser by esbuild, runs one forward/backward step of a
 // tiny MLP in headless Chromium (driven by playwright-core), and its numbers match the same step run here
-// under Node. Needs Debian's `chromium` (SwiftShader provides WebGPU without a GPU; see PLATFORM.md).
+// under Node. Needs Debian's `chromium`, which also installs SwiftShader (WebGPU on the CPU, no GPU needed).
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,7 +1,8 @@
 // The fused contrastive losses (src/losses/contrastive.ts, shaders/contrastive.wgsl) against float64
-// references written from SPEC.md (test/reference/contrastive.ts): values and gradients w.r.t. the
-// features and prototypes, on long-tailed and binary 95/5 label draws, odd batch sizes, 1-3 views,
-// T in {0.05, 0.1, 0.5}, at both cooperative widths; then the edge cases and input errors.
+// references of the released code's formulas (test/reference/contrastive.ts; docs/paper-vs-code.md):
+// values and gradients w.r.t. the features and prototypes, on long-tailed and binary 95/5 label draws,
+// odd batch sizes, 1-3 views, T in {0.05, 0.1, 0.5}, at both cooperative widths; then the edge cases and
+// input errors.
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as T from '../src/index.js';
 import { checkOp, rng } from './reference/check.js';

@@ -1,6 +1,6 @@
-// The Reb-SupCon components (SPEC 4.1, 5, 6): Sinkhorn kernel, prototype losses, rebalancing factor,
-// rebalanced loss on the MoCo queue, key-encoder EMA and the key queue, against float64 references
-// written from SPEC.md (test/reference/rebsupcon.ts).
+// The Reb-SupCon components (docs/paper-vs-code.md#swav, #moco, #reb-supcon): Sinkhorn kernel, prototype
+// losses, rebalancing factor, rebalanced loss on the MoCo queue, key-encoder EMA and the key queue,
+// against float64 references written from those formulas (test/reference/rebsupcon.ts).
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { checkOp, expectClose, rng } from './reference/check.js';
@@ -31,7 +31,7 @@ function matmulT(a: Arr, b: Arr): Arr {
 
 const up = (a: Arr) => T.tensor(Float32Array.from(a.data), a.shape);
 
-for (const width of [4, 256]) describe(`sinkhorn (SPEC 4.1), ${width} cooperative threads`, () => {
+for (const width of [4, 256]) describe(`sinkhorn (SwAV), ${width} cooperative threads`, () => {
   useCooperativeThreads(width);
   const cases: [number, number, number, number][] = [
     [24, 5, 3, 0.05], [6, 17, 3, 0.05], [24, 5, 1, 0.05], [6, 17, 10, 0.05], [40, 40, 3, 0.1], [130, 300, 3, 0.05],
@@ -85,7 +85,7 @@ function codes(b: number, k: number): Arr {
   return q;
 }
 
-describe('prototype losses (SPEC 6.3)', () => {
+describe('prototype losses (Reb-SupCon L1-L3)', () => {
   for (const [b, k, d, t] of [[6, 5, 8, 0.2], [9, 12, 4, 0.1]] as const) {
     it(`swappedPrediction B=${b} K=${k} D=${d} τ=${t}: value and gradients w.r.t. za, zb, C`, async () => {
       await checkOp({
@@ -130,7 +130,7 @@ describe('prototype losses (SPEC 6.3)', () => {
   });
 });
 
-describe('rebSupCon (SPEC 6.2) on the fused contrastive row kernel', () => {
+describe('rebSupCon (PaCo layout) on the fused contrastive row kernel', () => {
   const cases: [number, number, number, number, boolean][] = [[6, 0, 8, 0.2, false], [7, 10, 8, 0.2, true], [5, 13, 4, 0.05, true]];
   for (const [b, nq, d, t, weighted] of cases) {
     it(`B=${b} queue=${nq} D=${d} τ=${t} ${weighted ? 'per-anchor ω' : 'ω ≡ 1'}: value and gradients w.r.t. q and k`, async () => {
@@ -161,7 +161,7 @@ describe('rebSupCon (SPEC 6.2) on the fused contrastive row kernel', () => {
   });
 });
 
-describe('rebalancing factor (SPEC 6.1)', () => {
+describe('rebalancing factor (Reb-SupCon ω)', () => {
   it('perSampleGradNorms = ‖δ_i‖·sqrt(‖h_i‖² + 1) equals the norm of each sample\'s own (W, b) gradient', async () => {
     const [b, i, o] = [5, 6, 3];
     const h = normalArr([b, i], next), wArr = normalArr([o, i], next), bias = normalArr([o], next), c = normalArr([b, o], next);
@@ -239,7 +239,7 @@ describe('rebalancing factor (SPEC 6.1)', () => {
   });
 });
 
-describe('MoCo pieces (SPEC 5)', () => {
+describe('MoCo pieces (MoCo / PaCo)', () => {
   it('emaUpdate: θ_k = m θ_k + (1 − m) θ_q on tensors of several sizes (one past a workgroup)', async () => {
     const shapes = [[3, 4], [700], [2, 3, 5]];
     const ks = shapes.map((s) => normalArr(s, next)), qs = shapes.map((s) => normalArr(s, next));

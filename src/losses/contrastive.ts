@@ -1,7 +1,8 @@
 // Contrastive losses as one matmul (or two, with prototypes) plus the fused row kernel of
-// src/ops/contrastive.ts. They follow the official code described in shared/reference/SPEC.md:
-// features [B, V, D] (already L2-normalised by the model unless `normalize` is set), the self column
-// dropped from denominator and positives, reduction = mean over anchors.
+// src/ops/contrastive.ts. They follow the papers' released code (docs/paper-vs-code.md says which, and
+// where it departs from the papers): features [B, V, D] (already L2-normalised by the model unless
+// `normalize` is set), the self column dropped from denominator and positives, reduction = mean over
+// anchors.
 //
 // Layout. The official code flattens the views view-major; here the rows are taken sample-major (a free
 // reshape of [B, V, D]). Every loss is a mean over anchors of sums over columns, so the value and the
@@ -25,8 +26,8 @@ export interface ContrastiveOptions {
   temperature?: number;
   /**
    * What an anchor without any positive contributes (possible with V = 1): 'zero' (default) is
-   * SupContrast since commit 72fd989 (the anchor adds 0 but still counts in the mean, SPEC 1); 'nan' is
-   * the older code's 0/0.
+   * SupContrast since commit 72fd989 (the anchor adds 0 but still counts in the mean); 'nan' is the older
+   * code's 0/0 (docs/paper-vs-code.md SC-3).
    */
   noPositives?: 'zero' | 'nan';
   /** L2-normalise the features (and prototypes) first. Default false: the official losses never do. */
@@ -36,14 +37,17 @@ export interface ContrastiveOptions {
 }
 
 export interface TemperedOptions extends ContrastiveOptions {
-  /** The per-anchor loss is multiplied by T / baseTemperature (SPEC 0); default 0.07. */
+  /**
+   * The per-anchor loss is multiplied by T / baseTemperature, as SupContrast does (docs/paper-vs-code.md
+   * SC-1); default 0.07.
+   */
   baseTemperature?: number;
 }
 
 export interface SupConOptions extends TemperedOptions {
   /**
-   * 'all' (default): every view is an anchor; 'one': only view 0, against all V·B rows (SPEC 1). 'one'
-   * multiplies only its B anchor rows by Xᵀ: 1/V of the matmul work of 'all'.
+   * 'all' (default): every view is an anchor; 'one': only view 0, against all V·B rows (SupContrast's
+   * `contrast_mode`). 'one' multiplies only its B anchor rows by Xᵀ: 1/V of the matmul work of 'all'.
    */
   contrastMode?: 'all' | 'one';
 }
@@ -73,8 +77,9 @@ export interface SupMinOptions extends TemperedOptions {
 
 export interface SupProtoOptions extends TemperedOptions {
   /**
-   * [eps_0, eps_1]: class c pulls its prototype when cos(z, p_c) ≤ cos(z, p_other) + eps_c (SPEC 3.2);
-   * default [1, 1] (TTC's config), i.e. cos(z, p_own) ≤ 0.5 for antipodal prototypes.
+   * [eps_0, eps_1]: class c pulls its prototype when cos(z, p_c) ≤ cos(z, p_other) + eps_c (TTC's test);
+   * default [1, 1] (TTC's config), i.e. cos(z, p_own) ≤ 0.5 for antipodal prototypes, the paper's
+   * threshold (docs/paper-vs-code.md TC-4).
    */
   eps?: [number, number];
 }
@@ -149,8 +154,8 @@ function selfLogits(p: Prepared, normalize: boolean | undefined): { x: Tensor; g
 }
 
 /**
- * Supervised contrastive loss, SupContrast `SupConLoss` (SPEC 1): for anchor r with positives P(r) (the
- * other rows of its class),
+ * Supervised contrastive loss, SupContrast `SupConLoss` (docs/paper-vs-code.md#supcon): for anchor r with
+ * positives P(r) (the other rows of its class),
  *   ℓ_r = −(T/T_base) · (1/|P(r)|) Σ_{p∈P(r)} [ s_rp − log Σ_{j≠r} exp(s_rj) ],  s = z·zᵀ / T,
  * averaged over the V·B anchors ('all') or the B view-0 anchors ('one'). Without labels (null) every
  * sample is its own class: SupContrast's SimCLR mode. Defaults T = T_base = 0.07.
@@ -177,9 +182,9 @@ export function supCon(features: Tensor, labels: Labels | null, opts: SupConOpti
 
 /**
  * NT-Xent (SimCLR): the only positive of a view is the other view of its sample (V ≥ 2; with V > 2,
- * every other view), against the V·B − 1 other rows, mean over anchors (SPEC 1, SimCLR mode).
- * baseTemperature defaults to T, which gives the SimCLR paper's mean (SPEC 7.2); SupContrast's
- * SimCLR mode is `baseTemperature: 0.07`, and the TF code returns twice the paper's value.
+ * every other view), against the V·B − 1 other rows, mean over anchors (SupContrast's SimCLR mode).
+ * baseTemperature defaults to T, which gives the SimCLR paper's mean; SupContrast's SimCLR mode is
+ * `baseTemperature: 0.07`, and the TF code returns twice the paper's value (docs/paper-vs-code.md SC-2).
  */
 export function ntXent(features: Tensor, opts: TemperedOptions = {}): Tensor {
   const t = opts.temperature ?? 0.07;
@@ -187,9 +192,9 @@ export function ntXent(features: Tensor, opts: TemperedOptions = {}): Tensor {
 }
 
 /**
- * Balanced contrastive loss, BCL `BalSCL` (SPEC 2.1, paper Eq. 9). Contrast set = the V·B views plus the
- * K prototypes (class-complement); each column is weighted by 1 / (size of its class), the class size
- * counting the batch's views plus the prototype and minus one for the anchor's own class
+ * Balanced contrastive loss, BCL `BalSCL` (paper Eq. 9; docs/paper-vs-code.md#bcl). Contrast set = the
+ * V·B views plus the K prototypes (class-complement); each column is weighted by 1 / (size of its class),
+ * the class size counting the batch's views plus the prototype and minus one for the anchor's own class
  * (class-averaging):
  *   ℓ_r = −(1/|P(r)|) Σ_{p∈P(r)} [ s_rp − log Σ_{j≠r} exp(s_rj) / (cnt[y_j] − [y_j = y_r]) ],
  * P(r) = same-class views and the own prototype; mean over the V·B sample anchors; no T/T_base factor.
@@ -251,9 +256,9 @@ export function bcl(features: Tensor, labels: Labels, prototypes: Tensor | null,
  * Per-anchor losses [R] of BCL's Eq. 7 from generic ops (everything is [R, K] or [K, D], so no fused
  * kernel is needed and autograd gives the backward). Class sums of the features come from a one-hot
  * matmul; the anchor's own dot product is taken back out of its class, as Eq. 7's "minus one when the
- * positive class is averaged" asks (SPEC 7.3: class sizes count views). A class with no view besides
- * the anchor is left out of the log-sum-exp; an anchor whose own class is such a class has no
- * positives (0 or NaN, as the other losses). A device label outside [0, K) gives NaN.
+ * positive class is averaged" asks (class sizes count views: docs/paper-vs-code.md BCL-1, BCL-2). A
+ * class with no view besides the anchor is left out of the log-sum-exp; an anchor whose own class is such
+ * a class has no positives (0 or NaN, as the other losses). A device label outside [0, K) gives NaN.
  */
 function classMeanRows(x: Tensor, labels: Tensor, p: Prepared, k: number, t: number, nanEmpty: boolean): Tensor {
   const r = p.b * p.v;
@@ -274,10 +279,11 @@ function classMeanRows(x: Tensor, labels: Tensor, p: Prepared, k: number, t: num
 }
 
 /**
- * Supervised Minority, TTC `SupConLoss` with ratio_supervised_majority = 0 (SPEC 3.1): a minority anchor's
+ * Supervised Minority, TTC `SupConLoss` with ratio_supervised_majority = 0: a minority anchor's
  * positives are all other minority views; a majority anchor's only positives are its own other views
  * (NT-Xent). The denominator covers all other rows of both classes; −(T/T_base)·mean, mean over the V·B
- * anchors. Defaults T = T_base = 0.07, minorityClass 1.
+ * anchors: one loss where the paper sums two (docs/paper-vs-code.md TC-1). Defaults T = T_base = 0.07,
+ * minorityClass 1.
  */
 export function supMin(features: Tensor, labels: Labels, opts: SupMinOptions = {}): Tensor {
   const op = 'supMin';
@@ -296,12 +302,12 @@ export function supMin(features: Tensor, labels: Labels, opts: SupMinOptions = {
 }
 
 /**
- * Supervised Prototypes, TTC `ConSupPrototypeLoss` (SPEC 3.2): NT-Xent over the V·B views (prototypes
- * are not in the denominator) plus, for an anchor of class c that is "pulled" —
+ * Supervised Prototypes, TTC `ConSupPrototypeLoss` (docs/paper-vs-code.md#two-classes): NT-Xent over the
+ * V·B views (prototypes are not in the denominator) plus, for an anchor of class c that is "pulled" —
  * cos(z, p_c) ≤ cos(z, p_{1−c}) + eps_c on un-tempered cosines, no gradient through the test — the
- * prototype logit z·p_c/T joins the positives, which are then averaged (SPEC 7.8: the code averages,
- * the paper sums). ×T/T_base, mean over the V·B anchors. Prototypes [2, D] are constants (detached):
- * the released random pair from `antipodalPrototypes`, or the paper's fitted one from `fitPrototypes`.
+ * prototype logit z·p_c/T joins the positives, which are then averaged (the code averages, the paper
+ * sums: TC-3). ×T/T_base, mean over the V·B anchors. Prototypes [2, D] are constants (detached): the
+ * released random pair from `antipodalPrototypes`, or the paper's fitted one from `fitPrototypes` (TC-5).
  * Labels must be 0 or 1. Defaults T = T_base = 0.07, eps = [1, 1].
  */
 export function supProto(features: Tensor, labels: Labels, prototypes: Tensor, opts: SupProtoOptions = {}): Tensor {

@@ -1,10 +1,12 @@
 // The two fixed prototypes [p_0, p_1] of Supervised Prototypes (src/losses/contrastive.ts `supProto`):
-// row c belongs to class c. SPEC 3.2 and SPEC 7 item 9 describe two placements:
+// row c belongs to class c. The paper and the released code place them differently
+// (docs/paper-vs-code.md TC-5):
 //  - released code (TTC `simulate_prototypes=True`): p = normalize(randn(D)), prototypes [p, −p];
 //  - paper (Two Classes §4.3): p_maj on the unit sphere minimising the average distance to the
-//    unaugmented embeddings of the majority class, found by gradient descent, and p_min = −p_maj.
+//    unaugmented training embeddings (by default here, the majority class's), found by gradient descent,
+//    and p_min = −p_maj.
 // The code's unused `find_n_prototypes` minimises Σ cos instead (the farthest direction) and ignores
-// min_class; it is not reproduced (SPEC 7.9).
+// min_class; it is not reproduced.
 import { noGrad } from '../autograd.js';
 import { checkSeed } from '../data/random.js';
 import { full, randn, tensor, zeros, zerosLike } from '../ops/creation.js';
@@ -28,7 +30,7 @@ function antipodal(p: Tensor, owner: number): Tensor {
 }
 
 /**
- * The released SupProto placement (SPEC 3.2): p = normalize(randn(D)) drawn on the device from `seed`
+ * The released SupProto placement (TTC's code): p = normalize(randn(D)) drawn on the device from `seed`
  * (the same seed gives the same prototypes on every device), returned as [p, −p] [2, D].
  */
 export function antipodalPrototypes(dim: number, seed: number): Tensor {
@@ -47,7 +49,7 @@ export interface FitPrototypesOptions {
    */
   distance?: 'cosine' | 'euclidean';
   /**
-   * Which embeddings p_maj is fitted to: 'majority' (default; SPEC 7.9 and the p_maj name) or 'all', the
+   * Which embeddings p_maj is fitted to: 'majority' (default, as the p_maj name suggests) or 'all', the
    * literal reading of the paper's "all encodings of unaugmented training samples" (at 95/5 the two
    * differ little).
    */
@@ -60,13 +62,13 @@ export interface FitPrototypesOptions {
 }
 
 /**
- * The paper's SupProto placement (Two Classes §4.3, SPEC 7.9): p_maj minimises the mean distance (see
- * `distance`) from p on the unit sphere to the majority rows (see `fitTo`) of `embeddings` [N, D] (pass
- * the unaugmented training embeddings; rows are normalised first), by plain SGD on the engine's autograd with p
- * renormalised after each step (as TTC's `find_n_prototypes` does); p_min = −p_maj. Returns [2, D], row c
- * for class c. Labels [N] are 0/1. Nothing is read back; device labels without a majority row give NaN.
- * Each step contracts the angle to the optimum by about 1 − lr·‖mean direction‖, so widely spread
- * majority embeddings need more steps.
+ * The paper's SupProto placement (Two Classes §4.3; docs/paper-vs-code.md TC-5): p_maj minimises the mean
+ * distance (see `distance`) from p on the unit sphere to the majority rows (see `fitTo`) of `embeddings`
+ * [N, D] (pass the unaugmented training embeddings; rows are normalised first), by plain SGD on the
+ * engine's autograd with p renormalised after each step (as TTC's `find_n_prototypes` does);
+ * p_min = −p_maj. Returns [2, D], row c for class c. Labels [N] are 0/1. Nothing is read back; device
+ * labels without a majority row give NaN. Each step contracts the angle to the optimum by about
+ * 1 − lr·‖mean direction‖, so widely spread majority embeddings need more steps.
  */
 export function fitPrototypes(embeddings: Tensor, labels: Labels, opts: FitPrototypesOptions = {}): Tensor {
   const op = 'fitPrototypes';

@@ -1,7 +1,8 @@
-// Reb-SupCon (SPEC 6): the rebalancing factor ω (6.1) and the rebalanced supervised contrastive loss on
-// a MoCo / PaCo key queue (6.2). The loss is the SupCon-family row kernel of src/ops/contrastive.ts
-// (shaders/contrastive.wgsl) with [q, k] as the sample block and the queue as the extra block; the
-// per-anchor weights ω(y_i) multiply its per-anchor losses, detached. Nothing is read back.
+// Reb-SupCon (no released code; this project's reading: docs/paper-vs-code.md#reb-supcon): the
+// rebalancing factor ω and the rebalanced supervised contrastive loss on a MoCo / PaCo key queue. The
+// loss is the SupCon-family row kernel of src/ops/contrastive.ts (shaders/contrastive.wgsl) with [q, k]
+// as the sample block and the queue as the extra block; the per-anchor weights ω(y_i) multiply its
+// per-anchor losses, detached. Nothing is read back.
 import { noGrad } from '../autograd.js';
 import { full, tensor } from '../ops/creation.js';
 import { contrastiveRows } from '../ops/contrastive.js';
@@ -17,13 +18,16 @@ import { scope, Tensor } from '../tensor.js';
 import { positive } from './contrastive.js';
 
 export interface RebSupConOptions {
-  /** τ (default 0.2, SPEC 6.2; 0.05 on CIFAR). */
+  /** τ (default 0.2, the paper's; it uses 0.05 on CIFAR-100-LT). */
   temperature?: number;
   /** Per-anchor weights ω(y_i) [B] (detached here), e.g. {@link Rebalancer.anchorWeights}; default 1. */
   weights?: Tensor;
-  /** L2-normalise q and k first (default true, SPEC 6.2); the queue is used as stored. */
+  /** L2-normalise q and k first (default true); the queue is used as stored. */
   normalize?: boolean;
-  /** 'mean' over the B anchors (default, SPEC 6.2 [choice]) or 'none': the weighted per-anchor losses. */
+  /**
+   * 'mean' over the B anchors (default; the paper sums, docs/paper-vs-code.md REB-2) or 'none': the
+   * weighted per-anchor losses.
+   */
   reduction?: 'mean' | 'none';
 }
 
@@ -33,12 +37,12 @@ function checkIntVector(op: string, t: Tensor, what: string, n: number): void {
 }
 
 /**
- * Rebalanced supervised contrastive loss, PaCo layout (SPEC 6.2, 5):
+ * Rebalanced supervised contrastive loss, PaCo layout (docs/paper-vs-code.md REB-1, MOCO-4):
  *   F = [normalize(q); normalize(k); queue] [2B + Q, D], labels [y; y; queue_y],  S = normalize(q) Fᵀ / τ
  *   L_i = −ω(y_i) · (1/|P_i|) Σ_{p∈P_i} [ S_ip − log Σ_{j≠i} exp(S_ij) ],  P_i = {j ≠ i : label_j = y_i}
  *   L = mean_i L_i
  * The anchors are the B queries; the own key k_i is a positive; the queue is the snapshot before this
- * step's enqueue (SPEC 5). With ω ≡ 1 this is PaCo's loss with beta = 0 and no class logits. Gradients
+ * step's enqueue (MOCO-2). With ω ≡ 1 this is PaCo's loss with beta = 0 and no class logits. Gradients
  * reach q and k (k is usually a no-grad key); the queue is a constant.
  * @param query, key [B, D]; labels [B] i32; queue the key queue or null (no extra columns).
  */
@@ -71,7 +75,7 @@ export function rebSupCon(query: Tensor, key: Tensor, labels: Tensor, queue: Que
 }
 
 export interface RebalancerOptions {
-  /** α (default 0.5), β (default 0.1), ε (default 1e-5) of SPEC 6.1. */
+  /** α (default 0.5), β (default 0.1), ε (default 1e-5): the paper's values. */
   alpha?: number;
   beta?: number;
   epsilon?: number;
@@ -82,19 +86,20 @@ export interface RebalancerOptions {
    */
   momentum?: number;
   /**
-   * 'formula' (default): ω = 1 / (1 + α ∇ ω_f), SPEC 6.1 as written (decreases with difficulty and
-   * rarity). 'inverse': ω = 1 + α ∇ ω_f, the prose's reading (more weight to hard and rare classes),
-   * SPEC 7.16.
+   * 'formula' (default): ω = 1 / (1 + α ∇ ω_f), the paper's formula as printed (decreases with difficulty
+   * and rarity). 'inverse': ω = 1 + α ∇ ω_f, the prose's reading (more weight to hard and rare classes).
+   * docs/paper-vs-code.md REB-3.
    */
   reading?: 'formula' | 'inverse';
 }
 
 /**
- * Reb-SupCon's rebalancing factor (SPEC 6.1) with a running per-class gradient norm on the device:
+ * Reb-SupCon's rebalancing factor with a running per-class gradient norm on the device:
  *   ω_f(c) = β / (f(c) + ε),  ω(c) = 1 / (1 + α · ∇̄_c · ω_f(c))   (or its inverse, see `reading`)
  * ∇_c = mean over the batch's class-c samples of the per-sample gradient norms (ops/grad-norms.ts perSampleGradNorms),
  * folded into the EMA ∇̄_c by {@link update}; classes never seen have ∇̄_c = 0, i.e. ω = 1. ω is
- * always detached. f(c) is the training-set class proportion n_c / N (SPEC 6.1 [choice]).
+ * always detached. f(c) is the training-set class proportion n_c / N (the paper says "class frequency":
+ * docs/paper-vs-code.md REB-4; the smoothing is REB-6).
  */
 export class Rebalancer {
   readonly classes: number;

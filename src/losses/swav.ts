@@ -1,7 +1,8 @@
-// Reb-SupCon's prototype-aware module (SPEC 6.3), SwAV style: K trainable prototypes C [K, D] kept
-// unit-norm by renormalisation outside the graph, equipartitioned codes from Sinkhorn (SPEC 4.1),
-// swapped prediction (SPEC 4.2), aggregation and separation. Every loss is composed from generic ops
-// (matmul, log-softmax, reductions), so autograd gives the backward; the codes Q are constants.
+// Reb-SupCon's prototype-aware module, SwAV style (this project's reading of the paper:
+// docs/paper-vs-code.md REB-8 to REB-11): K trainable prototypes C [K, D] kept unit-norm by
+// renormalisation outside the graph, equipartitioned codes from Sinkhorn (SwAV's), swapped prediction
+// (SwAV's), aggregation and separation. Every loss is composed from generic ops (matmul, log-softmax,
+// reductions), so autograd gives the backward; the codes Q are constants.
 import { noGrad } from '../autograd.js';
 import { arange, full } from '../ops/creation.js';
 import { add, affine, assign, mul, relu, scale, sub } from '../ops/elementwise.js';
@@ -28,12 +29,12 @@ function distancesFromScores(a: Tensor, b: Tensor, ab: Tensor): Tensor {
 }
 
 /**
- * Swapped prediction (SPEC 4.2, Reb-SupCon L1 of SPEC 6.3): with P_x = softmax(z_x Cᵀ / τ) over the K
+ * Swapped prediction (SwAV's loss; Reb-SupCon's L1): with P_x = softmax(z_x Cᵀ / τ) over the K
  * prototypes,
  *   L1 = −(1/2B) Σ_i [ Σ_k Q_b[i,k] log P_a[i,k] + Σ_k Q_a[i,k] log P_b[i,k] ]
  * i.e. ½ [CE(Q_b, P_a) + CE(Q_a, P_b)] averaged over the batch. The codes Q_a, Q_b [B, K] are constants
- * (detached here); gradients reach za, zb and C. τ defaults to 0.2 (SPEC 6.3 [choice]: the contrastive τ;
- * SwAV's own is 0.1).
+ * (detached here); gradients reach za, zb and C. τ defaults to 0.2 (Reb-SupCon's contrastive τ, this
+ * project's reading of the paper's single τ; SwAV's own is 0.1: docs/paper-vs-code.md REB-9).
  * @param za, zb [B, D] the two branches' embeddings (unit rows); prototypes [K, D].
  */
 export function swappedPrediction(za: Tensor, zb: Tensor, prototypes: Tensor, qa: Tensor, qb: Tensor, opts: { temperature?: number } = {}): Tensor {
@@ -57,8 +58,9 @@ function swapFromScores(sa: Tensor, sb: Tensor, qa: Tensor, qb: Tensor, t: numbe
 }
 
 /**
- * Aggregation (Reb-SupCon L2, SPEC 6.3): L2 = (1/B) Σ_i Σ_k Q[i,k] · ‖z_i − c_k‖², the code-weighted
- * squared distance of each embedding to the prototypes. Q [B, K] is a constant (detached).
+ * Aggregation (Reb-SupCon L2, docs/paper-vs-code.md REB-10): L2 = (1/B) Σ_i Σ_k Q[i,k] · ‖z_i − c_k‖²,
+ * the code-weighted squared distance of each embedding to the prototypes. Q [B, K] is a constant
+ * (detached).
  */
 export function aggregationLoss(z: Tensor, prototypes: Tensor, q: Tensor): Tensor {
   const op = 'aggregationLoss';
@@ -75,9 +77,9 @@ function aggregationFromScores(z: Tensor, prototypes: Tensor, scores: Tensor, q:
 }
 
 /**
- * Separation (Reb-SupCon L3, SPEC 6.3): L3 = Σ_k Σ_{k'≠k} max(0, δ − ‖c_k − c_k'‖²), over ordered pairs
- * (each unordered pair counted twice), no normalisation; δ defaults to 1 (with unit prototypes the hinge
- * is active iff cos(c_k, c_k') > 1 − δ/2).
+ * Separation (Reb-SupCon L3, docs/paper-vs-code.md REB-10): L3 = Σ_k Σ_{k'≠k} max(0, δ − ‖c_k − c_k'‖²),
+ * over ordered pairs (each unordered pair counted twice), no normalisation; δ defaults to 1 (with unit
+ * prototypes the hinge is active iff cos(c_k, c_k') > 1 − δ/2).
  */
 export function separationLoss(prototypes: Tensor, opts: { delta?: number } = {}): Tensor {
   const op = 'separationLoss';
@@ -90,16 +92,19 @@ export function separationLoss(prototypes: Tensor, opts: { delta?: number } = {}
 }
 
 export interface PrototypeLossOptions {
-  /** τ of the swapped prediction (default 0.2, SPEC 6.3). */
+  /** τ of the swapped prediction (default 0.2, the contrastive τ: docs/paper-vs-code.md REB-9). */
   temperature?: number;
-  /** Sinkhorn ψ (ε, default 0.05) and iterations (default 3), SPEC 4.1. */
+  /** Sinkhorn ψ (ε, default 0.05) and iterations (default 3), the paper's and SwAV's values. */
   epsilon?: number;
   iterations?: number;
-  /** (λ1, λ2, λ3) for (swap, aggregation, separation); default (0.5, 0.3, 0.2) (SPEC 6.3, 7.18). */
+  /**
+   * (λ1, λ2, λ3) for (swap, aggregation, separation); default (0.5, 0.3, 0.2). The paper's Sec. 3.3.2
+   * order; its Sec. 4.5 names them differently (docs/paper-vs-code.md REB-11).
+   */
   weights?: [number, number, number];
   /** Separation margin δ, default 1. */
   delta?: number;
-  /** L2-normalise the two projections first (default true: SPEC 6.3 zq = normalize(query proj)). */
+  /** L2-normalise the two projections first (default true: zq = normalize(query projection)). */
   normalize?: boolean;
 }
 
@@ -114,10 +119,11 @@ export interface PrototypeLosses {
 }
 
 /**
- * Reb-SupCon's L_proto = λ1 L1 + λ2 L2 + λ3 L3 (SPEC 6.3): Q_q = sinkhorn(zq Cᵀ), Q_k = sinkhorn(zk Cᵀ)
- * (detached, rows sum to 1), L1 = swappedPrediction(zq, zk, C, Q_q, Q_k), L2 = aggregation of zq with
- * Q_q, L3 = separation of C. In MoCo zk carries no gradient, so CE(Q_q, P_k) trains only C. Keep C unit
- * norm with {@link renormalizePrototypes} after each optimiser step (SwAV; not part of the graph).
+ * Reb-SupCon's L_proto = λ1 L1 + λ2 L2 + λ3 L3 (docs/paper-vs-code.md REB-8 to REB-11):
+ * Q_q = sinkhorn(zq Cᵀ), Q_k = sinkhorn(zk Cᵀ) (detached, rows sum to 1), L1 = swappedPrediction(zq, zk,
+ * C, Q_q, Q_k), L2 = aggregation of zq with Q_q, L3 = separation of C. In MoCo zk carries no gradient, so
+ * CE(Q_q, P_k) trains only C. Keep C unit norm with {@link renormalizePrototypes} after each optimiser
+ * step (SwAV; not part of the graph).
  * @param query, key [B, D] projections; prototypes [K, D] (trainable).
  */
 export function prototypeLoss(query: Tensor, key: Tensor, prototypes: Tensor, opts: PrototypeLossOptions = {}): PrototypeLosses {

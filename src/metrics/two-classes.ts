@@ -1,4 +1,5 @@
-// The Two-Classes representation metrics (SPEC §3.3, paper-vs-code alternatives of SPEC §7 items 10-14):
+// The Two-Classes representation metrics as TTC's `metrics/metrics.py` computes them (where the paper
+// differs, and which options give its reading: docs/paper-vs-code.md TCM-1 to TCM-6):
 // sample alignment distance (SAD) and accuracy (SAA), class alignment distance (CAD) and consistency
 // (CAC), and Gaussian-potential uniformity, for V views of N samples stacked view-major ([V·N, D]).
 // Everything quadratic runs on the device (src/metrics/knn.ts); SAD is O(N·V·D) and done here in float64.
@@ -15,13 +16,13 @@ export interface TwoClassesOptions {
   neighbourhood?: number;
   /**
    * CAC anchor: 'code' (default) counts the anchor itself as its first neighbour (the official code on a
-   * fresh distance matrix); 'paper' takes the m nearest *other* views (SPEC §7 item 13).
+   * fresh distance matrix); 'paper' takes the m nearest *other* views (docs/paper-vs-code.md TCM-5).
    */
   cac?: 'code' | 'paper';
   /**
    * Uniformity per class: 'code' (default) mean over pairs i < j of exp(−2‖·‖²), no log; 'wang-isola'
    * its log; 'paper' Eq. 5, log of Σ over all ordered pairs, diagonal included, of exp(−‖·‖²) divided
-   * by C(n + 1, 2), n the class's views (SPEC §7 item 14).
+   * by C(n + 1, 2), n the class's views (docs/paper-vs-code.md TCM-6).
    */
   uniformity?: 'code' | 'wang-isola' | 'paper';
   /** Distance block size in bytes (see NeighbourOptions.blockBytes). */
@@ -39,7 +40,10 @@ export interface ClassMetrics {
   saa: number;
   /** Per view: Σ_{same class} d / n_c (n_c views of the class, the zero self-distance included). */
   cad: Float64Array;
-  /** Paper CAD: Σ over unique same-class view pairs of d / C(samples + 1, 2) (SPEC §7 item 12). */
+  /**
+   * Paper CAD: Σ over unique same-class view pairs of d / C(samples + 1, 2) (docs/paper-vs-code.md
+   * TCM-4).
+   */
   cadPaper: number;
   /** Per view: 100 × same-class fraction of its m-view neighbourhood. */
   cac: Float64Array;

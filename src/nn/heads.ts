@@ -1,5 +1,6 @@
-// Projection heads of the contrastive recipes (SPEC 2.2): Linear(in, hidden) -> BatchNorm1d -> ReLU ->
-// Linear(hidden, out), L2-normalised, as BCL's `head` / `head_fc` and SupContrast's MLP head.
+// Projection heads of the contrastive recipes: Linear(in, hidden) -> BatchNorm1d -> ReLU ->
+// Linear(hidden, out), L2-normalised, as BCL's `head` / `head_fc` (SupContrast's own head has no batch
+// norm; docs/paper-vs-code.md SC-5, BCL-7).
 import { l2Normalize } from '../ops/rowwise.js';
 import { transpose } from '../ops/shape.js';
 import type { Tensor } from '../tensor.js';
@@ -40,7 +41,8 @@ export class ProjectionHead extends Sequential {
 
 /**
  * The raw classifier weight as one row per class, [K, in]: nn.Linear's weight as it is, the cosine
- * classifier's [in, K] transposed (BCL feeds `fc.weight.T` of its NormedLinear to `head_fc`, SPEC 2.2).
+ * classifier's [in, K] transposed (BCL feeds `fc.weight.T` of its NormedLinear to `head_fc`;
+ * docs/paper-vs-code.md BCL-8).
  */
 export function classWeightRows(fc: Module): Tensor {
   if (fc instanceof CosineClassifier) return transpose(fc.weight);

@@ -1,5 +1,5 @@
 // Classification losses for long-tailed training: cross-entropy with logits shifted by the class prior.
-//   logit-adjusted CE (Menon et al.; BCL's logit compensation, Eq. 10; SPEC 2.3):
+//   logit-adjusted CE (Menon et al.; BCL's logit compensation, Eq. 10; docs/paper-vs-code.md BCL-11):
 //     CE(z + tau * log p, y) with p_c = n_c / sum n, the TRAINING-set class counts; tau = 1 in BCL.
 //   balanced softmax (Ren et al.): CE(z + log n_c, y). Softmax ignores a constant added to every logit,
 //     so this equals logit-adjusted CE with tau = 1; it is kept as its own name for configs that use it.

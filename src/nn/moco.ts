@@ -1,6 +1,6 @@
-// MoCo pieces used by Reb-SupCon (SPEC 5, PaCo's `moco/builder.py`) over modules: the key encoder's
-// EMA update and the FIFO key queue with labels, both on the device through the ops of ops/moco.ts;
-// nothing is read back.
+// MoCo pieces used by Reb-SupCon (PaCo's `moco/builder.py`; docs/paper-vs-code.md#moco) over modules:
+// the key encoder's EMA update and the FIFO key queue with labels, both on the device through the ops of
+// ops/moco.ts; nothing is read back.
 import { noGrad } from '../autograd.js';
 import { rand, randn } from '../ops/creation.js';
 import { assign, scale, toInt } from '../ops/elementwise.js';
@@ -37,9 +37,9 @@ export function copyParameters(key: Module, query: Module): void {
 }
 
 /**
- * The FIFO key queue of MoCo / PaCo (SPEC 5): keys [Q, D] and labels [Q] (i32) on the device. PaCo's
- * start: keys = normalize(randn(Q, D), dim = 0) (columns normalised, so rows are not unit vectors) and
- * random labels in [0, classes); both are flushed after ⌈Q/B⌉ enqueues.
+ * The FIFO key queue of MoCo / PaCo (docs/paper-vs-code.md MOCO-2, MOCO-3): keys [Q, D] and labels [Q]
+ * (i32) on the device. PaCo's start: keys = normalize(randn(Q, D), dim = 0) (columns normalised, so rows
+ * are not unit vectors) and random labels in [0, classes); both are flushed after ⌈Q/B⌉ enqueues.
  */
 export class KeyQueue implements QueueView {
   readonly keys: Tensor;

@@ -12,9 +12,10 @@ import { checkMatrix } from './validate.js';
  * per-sample weight gradient is the outer product δ_i h_iᵀ (δ_i = ∂L/∂y_i, row i of the output
  * gradient), so ‖∂L_i/∂W‖_F = ‖δ_i‖·‖h_i‖, and with the bias ‖δ_i‖·sqrt(‖h_i‖² + 1). Returns [B],
  * detached. For a mean-reduced loss whose row i only depends on sample i, δ_i = (1/B) ∂L_i/∂y_i: scale
- * by B for the norm of L_i's own gradient (SPEC 6.1's ∇ uses ‖∂L_i/∂θ‖; θ = the projection head's last
- * linear layer is this project's choice). δ comes from the backward through `gradHook(y, (δ) => ...)`
- * on the layer's output (src/autograd.ts; recipe rebsupcon does this), or by splitting the graph there:
+ * by B for the norm of L_i's own gradient (Reb-SupCon's ∇ uses ‖∂L_i/∂θ‖; θ = the projection head's
+ * last linear layer is this project's choice, docs/paper-vs-code.md REB-5). δ comes from the backward
+ * through `gradHook(y, (δ) => ...)` on the layer's output (src/autograd.ts; recipe rebsupcon does this),
+ * or by splitting the graph there:
  * `y2 = y.detach().requireGrad(); loss(y2).backward(); δ = y2.grad; y.backward(δ)`.
  * @param outputGrad δ [B, O]; input h [B, I].
  */

@@ -1,7 +1,7 @@
-// MoCo's device updates (shaders/moco.wgsl, SPEC 5): the EMA of key-encoder parameters and the FIFO
-// write of a key queue, both in place, recorded with the rest of the step; nothing is read back. The
-// queue's tensors are described here too, so that the queue (nn/moco.ts) and the loss reading it
-// (losses/rebalance.ts) share one type without importing each other.
+// MoCo's device updates (shaders/moco.wgsl; docs/paper-vs-code.md#moco): the EMA of key-encoder
+// parameters and the FIFO write of a key queue, both in place, recorded with the rest of the step;
+// nothing is read back. The queue's tensors are described here too, so that the queue (nn/moco.ts) and
+// the loss reading it (losses/rebalance.ts) share one type without importing each other.
 import { engine } from '../engine.js';
 import { formatShape, type Tensor } from '../tensor.js';
 import { Uniforms } from './uniforms.js';
@@ -16,7 +16,7 @@ export interface QueueView {
 }
 
 /**
- * θ_k ← m·θ_k + (1 − m)·θ_q for every pair (MoCo `_momentum_update_key_encoder`, SPEC 5; m = 0.999),
+ * θ_k ← m·θ_k + (1 − m)·θ_q for every pair (MoCo `_momentum_update_key_encoder`, m = 0.999),
  * in place: one `ema_update` dispatch of the same kernel per parameter tensor (as SGD steps them),
  * recorded with the rest of the step.
  */

@@ -3,8 +3,9 @@
 //   * test-set embeddings (the backbone features the classifier sees) and, for recipes with a projection
 //     head, its output (the space the contrastive loss shapes), in evaluation mode;
 //   * balanced accuracy, ROC AUC (binary), predictions of the evaluated classifier (own or probe);
-//   * Two-Classes metrics (SPEC 3.3) on two SimAugment views of a balanced, seeded subset of the test
-//     images: the L2-normalised projections (or backbone features without a head), view-major [2N, D];
+//   * Two-Classes metrics (TTC's conventions, docs/paper-vs-code.md#two-classes-metrics) on two
+//     SimAugment views of a balanced, seeded subset of the test images: the L2-normalised projections
+//     (or backbone features without a head), view-major [2N, D];
 //   * class geometry of each saved space, classifier weight norms, and the per-class mean gradient norm
 //     ‖∂CE_i/∂W‖ at the evaluated classifier over a seeded subset of training images (clean, eval mode).
 import { noGrad } from '../autograd.js';

@@ -1,6 +1,7 @@
-// Float64 references of the contrastive losses, written from shared/reference/SPEC.md (sections 1, 2.1,
-// 3.1, 3.2 and the paper's Eqs. 6, 7 and 8 for BCL's variants): view-major rows, masks built as the
-// pseudocode builds them, loops over anchors, no max-subtraction (as the spec's own verification).
+// Float64 references of the contrastive losses, written from the released code's formulas (SupContrast's
+// SupConLoss, BCL's BalSCL, TTC's SupConLoss and ConSupPrototypeLoss; docs/paper-vs-code.md) and the BCL
+// paper's Eqs. 6, 7 and 8 for its variants: view-major rows, masks built as the released code builds
+// them, loops over anchors, no max-subtraction (a derivation independent of the kernel's).
 // Each loss is described by its rows (anchor and contrast vectors drawn from Z = [view-major features;
 // prototypes]), its positive mask, its denominator weights and its scale; one forward and one VJP serve
 // all of them, and check.ts verifies that VJP by finite differences.
@@ -121,7 +122,7 @@ export function contrastiveRef(def: LossDef): RefOp {
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const grid = (n: number, m: number, f: (r: number, j: number) => number) => range(n).map((r) => range(m).map((j) => f(r, j)));
 
-/** SPEC 1: SupConLoss; labels null = SimCLR mode (M0 = I). */
+/** SupContrast's SupConLoss; labels null = SimCLR mode (M0 = I). */
 export function supConLayout(labelsGiven: boolean, mode: 'all' | 'one', baseT: number) {
   return (s: Setup, labels: number[], t: number): Layout => {
     const n = s.v * s.b;
@@ -137,7 +138,7 @@ export function supConLayout(labelsGiven: boolean, mode: 'all' | 'one', baseT: n
 }
 
 /**
- * SPEC 2.1 BalSCL (Eq. 9); 'L1' = Eq. 6 (no prototypes, batch-only class sizes); 'L3' = Eq. 8;
+ * BCL's BalSCL (Eq. 9); 'L1' = Eq. 6 (no prototypes, batch-only class sizes); 'L3' = Eq. 8;
  * 'complement' = BCL Table 2's class-complement ablation: Eq. 9's columns and positives (prototypes
  * included), W = 1, i.e. den = Σ_j exp(S[r,j])·LM[r,j].
  */
@@ -164,7 +165,7 @@ export function bclLayout(variant: 'bcl' | 'L1' | 'L3' | 'complement') {
   };
 }
 
-/** SPEC 3.1 SupMin: M0 = minority pairs + identity. */
+/** SupMin (TTC's SupConLoss, ratio 0): M0 = minority pairs + identity. */
 export function supMinLayout(minority: number, baseT: number) {
   return (s: Setup, labels: number[], t: number): Layout => {
     const n = s.v * s.b;
@@ -178,7 +179,7 @@ export function supMinLayout(minority: number, baseT: number) {
   };
 }
 
-/** SPEC 3.2 ConSupPrototypeLoss with prototypes [p0, p1] appended, eps = [eps0, eps1]. */
+/** TTC's ConSupPrototypeLoss with prototypes [p0, p1] appended, eps = [eps0, eps1]. */
 export function supProtoLayout(eps: [number, number], baseT: number) {
   return (s: Setup, labels: number[], t: number): Layout => {
     const n = s.v * s.b;
@@ -241,9 +242,10 @@ export function bclL2Ref(classes: number, temperature: number, nanEmpty = false)
 }
 
 /**
- * SPEC 6.2 Reb-SupCon, PaCo layout: features [B, 2, D] = (q, k) per sample, prototypes input = the queue
- * [Q, D] with labels `queueLabels`; anchors = the B queries (view 0); columns = q, k, queue; positives =
- * same label except the anchor itself (own key included); the anchor's loss is weighted by weight[i].
+ * Reb-SupCon, PaCo layout (docs/paper-vs-code.md REB-1): features [B, 2, D] = (q, k) per sample,
+ * prototypes input = the queue [Q, D] with labels `queueLabels`; anchors = the B queries (view 0);
+ * columns = q, k, queue; positives = same label except the anchor itself (own key included); the anchor's
+ * loss is weighted by weight[i].
  */
 export function rebSupConLayout(queueLabels: number[], weight?: number[]) {
   return (s: Setup, labels: number[], _t: number): Layout => {

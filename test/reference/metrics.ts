@@ -1,5 +1,6 @@
-// Float64 references of the Two-Classes metrics written straight from SPEC §3.3 on a full distance
-// matrix (argsort with ties to the lowest index, argmin with the diagonal at +inf), and a brute-force AUC.
+// Float64 references of the Two-Classes metrics written straight from TTC's code as docs/paper-vs-code.md
+// (TCM-1 to TCM-6) describes it, on a full distance matrix (argsort with ties to the lowest index, argmin
+// with the diagonal at +inf), and a brute-force AUC.
 
 /** Euclidean distance matrix of rows of x [n, d], float64, exact zero diagonal. */
 export function distanceMatrix(x: ArrayLike<number>, n: number, d: number): Float64Array[] {

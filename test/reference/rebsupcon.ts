@@ -1,8 +1,11 @@
-// Float64 references of the Reb-SupCon components, written from shared/reference/SPEC.md §4.1 (SwAV
-// Sinkhorn), §6.2 (rebalanced loss) and §6.3 (prototype losses): loops, no shifts.
+// Float64 references of the Reb-SupCon components, written from the formulas of docs/paper-vs-code.md
+// (SwAV's Sinkhorn, SW-1; the rebalanced loss, REB-1; the prototype losses, REB-10): loops, no shifts.
 import { arr, type Arr, type RefOp } from './ops.js';
 
-/** SPEC 4.1 literally: Q = exp(S/ε)ᵀ [K, B], Q /= ΣQ, n × {rows /K, columns /B}, Q·B, transposed. */
+/**
+ * SwAV's `distributed_sinkhorn` literally: Q = exp(S/ε)ᵀ [K, B], Q /= ΣQ, n × {rows /K, columns /B}, Q·B,
+ * transposed.
+ */
 export function sinkhornRef(scores: Arr, eps: number, iterations: number): Arr {
   const [b, k] = scores.shape;
   const q = Array.from({ length: k }, (_, r) => Array.from({ length: b }, (_, c) => Math.exp(scores.data[c * k + r] / eps)));
@@ -30,7 +33,8 @@ const dist2 = (a: Float64Array, b: Float64Array) => a.reduce((s, x, i) => s + (x
 const scalar = (v: number) => arr([], [v]);
 
 /**
- * SPEC 6.3 L1, inputs [za, zb, C, Qa, Qb]: −(1/2B) Σ_i [Σ_k Qb log softmax(za·C/τ) + Σ_k Qa log softmax(zb·C/τ)].
+ * Reb-SupCon's L1 (swapped prediction), inputs [za, zb, C, Qa, Qb]:
+ *   −(1/2B) Σ_i [Σ_k Qb log softmax(za·C/τ) + Σ_k Qa log softmax(zb·C/τ)].
  * VJP: for one CE term with logits x = z·cᵀ/τ, d/dx_k = (Σ_k' Q_k') p_k − Q_k.
  */
 export function swapRef(t: number): RefOp {
@@ -69,7 +73,7 @@ export function swapRef(t: number): RefOp {
   };
 }
 
-/** SPEC 6.3 L2, inputs [z, C, Q]: (1/B) Σ_i Σ_k Q[i,k] ‖z_i − c_k‖². */
+/** Reb-SupCon's L2 (aggregation), inputs [z, C, Q]: (1/B) Σ_i Σ_k Q[i,k] ‖z_i − c_k‖². */
 export const aggregationRef: RefOp = {
   forward: ([z, c, q]) => {
     const k = c.shape[0];
@@ -92,7 +96,7 @@ export const aggregationRef: RefOp = {
   },
 };
 
-/** SPEC 6.3 L3, input [C]: Σ_k Σ_{k'≠k} max(0, δ − ‖c_k − c_k'‖²) over ordered pairs. */
+/** Reb-SupCon's L3 (separation), input [C]: Σ_k Σ_{k'≠k} max(0, δ − ‖c_k − c_k'‖²) over ordered pairs. */
 export function separationRef(delta: number): RefOp {
   return {
     forward: ([c]) => {
