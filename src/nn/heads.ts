@@ -1,6 +1,6 @@
-// Projection heads of the contrastive recipes: Linear(in, hidden) -> BatchNorm1d -> ReLU ->
-// Linear(hidden, out), L2-normalised, as BCL's `head` / `head_fc` (SupContrast's own head has no batch
-// norm; docs/paper-vs-code.md SC-5, BCL-7).
+// Projection heads of the contrastive recipes, L2-normalised: Linear(in, hidden) -> ReLU -> Linear(hidden,
+// out) as SupContrast's and MoCo v2's, or with BatchNorm1d after the first layer as BCL's `head` /
+// `head_fc` (docs/paper-vs-code.md SC-5, BCL-7).
 import { l2Normalize } from '../ops/rowwise.js';
 import { transpose } from '../ops/shape.js';
 import type { Tensor } from '../tensor.js';
