@@ -324,7 +324,11 @@ export class SphereView {
     };
     const down = (e: PointerEvent) => {
       this.follow = false;
-      c.setPointerCapture(e.pointerId);
+      try {
+        c.setPointerCapture(e.pointerId);
+      } catch {
+        // A synthetic pointer (no active pointer of that id) cannot be captured; dragging still works.
+      }
       active.set(e.pointerId, { x: e.clientX, y: e.clientY });
       if (active.size === 2) pinch = spread();
     };

@@ -422,6 +422,7 @@ class CollapsePage implements RunListener {
         label: r.label, recipe: r.config.recipe, epoch: r.training.epoch, epochs: r.config.epochs, rows: r.rows,
         losses: r.losses, checkpointEpoch: r.checkpointEpoch, angle: r.angle, optimalAngle: r.optimal.angle,
         embedPasses: r.embedPasses, frames: this.spheres[i].frames, hasPrototypes: !!r.prototypes,
+        camera: { yaw: this.spheres[i].yaw, pitch: this.spheres[i].pitch, distance: this.spheres[i].distance },
       })),
     };
   }
