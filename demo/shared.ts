@@ -69,10 +69,16 @@ export class FrameWatch {
   }
 }
 
-/** A line chart on a 2-D canvas: series of (x, y) points, axes with ticks and titles. */
+/**
+ * A line chart on a 2-D canvas: series of (x, y) points, axes with ticks and titles. The y axis starts
+ * at 0 unless `fromZero` is false (then it spans the data: a loss that falls from 71 to 63 stays visible).
+ */
 export class LineChart {
   private readonly series = new Map<string, { color: string; points: [number, number][] }>();
-  constructor(private readonly canvas: HTMLCanvasElement, private readonly xTitle: string, private readonly yTitle: string) {}
+  constructor(
+    private readonly canvas: HTMLCanvasElement, private readonly xTitle: string, private readonly yTitle: string,
+    private readonly opts: { fromZero?: boolean } = {},
+  ) {}
 
   add(name: string, color: string, x: number, y: number): void {
     let s = this.series.get(name);
@@ -108,7 +114,12 @@ export class LineChart {
     const xs = all.map(([x]) => x);
     const ys = all.map(([, y]) => y);
     const [x0, x1] = [Math.min(...xs), Math.max(...xs, Math.min(...xs) + 1)];
-    const [y0, y1] = [Math.min(0, ...ys), Math.max(...ys) * 1.05 || 1];
+    let [y0, y1] = [Math.min(0, ...ys), Math.max(...ys) * 1.05 || 1];
+    if (this.opts.fromZero === false) {
+      const [lo, hi] = [Math.min(...ys), Math.max(...ys)];
+      const margin = (hi - lo) * 0.05 || Math.abs(hi) * 0.01 || 1;
+      [y0, y1] = [lo - margin, hi + margin];
+    }
     const px = (x: number) => pad.l + ((x - x0) / (x1 - x0)) * (w - pad.l - pad.r);
     const py = (y: number) => h - pad.b - ((y - y0) / (y1 - y0)) * (h - pad.t - pad.b);
     g.textAlign = 'right';
