@@ -81,7 +81,8 @@ class CollapsePage implements RunListener {
   // ---- the form ---------------------------------------------------------------------------------------
 
   fillClassLists(): void {
-    for (const [id, chosen] of [['classA', 1], ['classB', 9]] as const) {
+    // Pullover (2) vs Coat (4): the hardest pair, the Two Classes setting this page is about.
+    for (const [id, chosen] of [['classA', 2], ['classB', 4]] as const) {
       const select = byId<HTMLSelectElement>(id);
       select.innerHTML = W.FASHION_MNIST_CLASSES.map((name, i) => `<option value="${i}"${i === chosen ? ' selected' : ''}>${i}: ${escapeHtml(name)}</option>`).join('');
     }

@@ -111,3 +111,4 @@ export { renderReport, renderComparison } from './report/render.js';
 export type { RunData, EpochRecord, StepRecord, RunSummary } from './report/types.js';
 // Each kernel family's WGSL source, for readers (the kernel lab shows it next to its formula).
 export { SHADER_SOURCES, type ShaderFamily } from './gpu/shaders.gen.js';
+export { stripes, type StripesOptions } from './data/synthetic.js';

@@ -2,26 +2,10 @@
 // equal an eval-mode forward of model and head, and no batch-norm running statistic moves.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
-import type { ImageSplit } from '../src/data/idx.js';
 
 beforeAll(async () => {
   await T.init({ log: false });
 });
-
-function split(count: number, seed: number): ImageSplit {
-  const size = 12 * 12;
-  const images = new Uint8Array(count * size);
-  const labels = new Uint8Array(count);
-  let s = seed >>> 0;
-  for (let i = 0; i < count; i++) {
-    labels[i] = i % 4;
-    for (let j = 0; j < size; j++) {
-      s = (s * 1664525 + 1013904223) >>> 0;
-      images[i * size + j] = ((j % 12) >> 2) === labels[i] % 3 ? 170 + (s >>> 28) : 30 + (s >>> 26);
-    }
-  }
-  return { images, labels, count, channels: 1, height: 12, width: 12 };
-}
 
 /** Every running statistic of the modules, by name. */
 async function runningStats(modules: [string, T.Module][]): Promise<Map<string, number[]>> {
@@ -34,7 +18,7 @@ async function runningStats(modules: [string, T.Module][]): Promise<Map<string, 
 
 describe('diagnostics in evaluation mode', () => {
   it('bcl (a head with batch norm): projections equal the eval-mode forward; running statistics unchanged', async () => {
-    const [train, test] = [split(96, 1), split(30, 2)];
+    const [train, test] = [T.stripes(96, { seed: 1 }), T.stripes(30, { seed: 2 })];
     const resolved = T.resolveConfig(T.defaultConfig({ imbalance: 1, widths: [4, 8], batchSize: 16, epochs: 1, warmupEpochs: 0, recipe: 'bcl', options: { featDim: 6 } }));
     const data = T.uploadData(T.selectData(resolved.config, train, test, 'synthetic', ['a', 'b', 'c', 'd']), train, test);
     const norm = { mean: [0.3], std: [0.3] };

@@ -49,17 +49,7 @@ describe('the packed package', () => {
     writeFileSync(join(scratch, 'node-run.mjs'), `
 import * as W from 'webgpu-contrastive';
 await W.init({ log: false });
-// 4 classes of 12x12 grey images: a class-dependent stripe plus noise.
-const split = (n, seed) => {
-  const images = new Uint8Array(n * 144), labels = new Uint8Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    labels[i] = i % 4;
-    for (let j = 0; j < 144; j++) { s = (s * 1664525 + 1013904223) >>> 0; images[i * 144 + j] = ((j % 12) >> 2) === labels[i] % 3 ? 180 : 40 + (s >>> 27); }
-  }
-  return { images, labels, count: n, channels: 1, height: 12, width: 12 };
-};
-const [train, test] = [split(64, 1), split(32, 2)];
+const [train, test] = [W.stripes(64, { seed: 1 }), W.stripes(32, { seed: 2 })];
 const resolved = W.resolveConfig(W.defaultConfig({ imbalance: 1, widths: [4, 8], batchSize: 16, epochs: 2, warmupEpochs: 0, logEvery: 1 }));
 const data = W.uploadData(W.selectData(resolved.config, train, test, 'synthetic', ['a', 'b', 'c', 'd']), train, test);
 const training = new W.Training(resolved, data, { mean: [0.3], std: [0.3] });

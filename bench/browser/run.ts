@@ -3,7 +3,7 @@
 // recipe ce, the small CNN 8/16/32, batch 128, 2 epochs of 20 steps; the rate is the median of epoch 2's
 // progress windows are what counts (epoch 1 includes the kernels' compilation).
 import { engine } from '../../src/engine.js';
-import type { ImageSplit } from '../../src/data/idx.js';
+import { stripes } from '../../src/data/synthetic.js';
 import { defaultConfig, resolveConfig } from '../../src/train/config.js';
 import { disposeData, selectData, uploadData } from '../../src/train/data.js';
 import { Training } from '../../src/train/loop.js';
@@ -14,23 +14,8 @@ export interface BrowserBenchRun {
   windows: number[];
 }
 
-function split(count: number, seed: number): ImageSplit {
-  const size = 28 * 28;
-  const images = new Uint8Array(count * size);
-  const labels = new Uint8Array(count);
-  let s = seed >>> 0;
-  for (let i = 0; i < count; i++) {
-    labels[i] = i % 10;
-    for (let j = 0; j < size; j++) {
-      s = (s * 1664525 + 1013904223) >>> 0;
-      images[i * size + j] = (((j % 28) + labels[i] * 3) % 28 < 6 ? 200 : 30) + (s >>> 27);
-    }
-  }
-  return { images, labels, count, channels: 1, height: 28, width: 28 };
-}
-
 export async function browserBenchRun(): Promise<BrowserBenchRun> {
-  const [train, test] = [split(2560, 1), split(200, 2)];
+  const [train, test] = [stripes(2560, { size: 28, classes: 10, seed: 1 }), stripes(200, { size: 28, classes: 10, seed: 2 })];
   const resolved = resolveConfig(defaultConfig({ imbalance: 1, widths: [8, 16, 32], batchSize: 128, epochs: 2, warmupEpochs: 0, logEvery: 4 }));
   const data = uploadData(selectData(resolved.config, train, test, 'synthetic', Array.from({ length: 10 }, (_, i) => String(i))), train, test);
   const training = new Training(resolved, data, { mean: [0.3], std: [0.3] });
