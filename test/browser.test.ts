@@ -9,6 +9,7 @@ import { build, type Metafile } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as lib from '../src/index.js';
+import { closeServer } from './fixtures/demo-site.js';
 import { loopRun, type LoopRunResult } from './fixtures/loop-run.js';
 import { mlpStep, SIZES, type MatmulVariant, type MlpStepResult } from './fixtures/mlp-step.js';
 
@@ -177,11 +178,7 @@ describe('browser smoke test (headless Chromium, WebGPU on SwiftShader)', () => 
 
   afterAll(async () => {
     await browser?.close();
-    if (server) {
-      const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    }
+    if (server) await closeServer(server);
   });
 
   it('bundles the browser entry with no Node import at all (no externals, no flags)', () => {

@@ -4,25 +4,13 @@
 // colours, changing while it trains and when dragged), the main thread's longest task, the checkpoint
 // download (safetensors with the model's tensors) and its loading back, Reset's freeing of every tensor,
 // pause/resume, and the side-by-side mode. Screenshots go to test-output/demo/ and docs/screenshots/.
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '../src/io/safetensors.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// A WebGPU canvas needs Vulkan (SwiftShader's) in the GPU process: no --disable-gpu here.
-const FLAGS = [
-  '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=swiftshader',
-  '--no-sandbox', '--disable-gpu-sandbox', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-quic',
-];
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const OUT = join(ROOT, 'test-output', 'demo');
-const DOCS = join(ROOT, 'docs', 'screenshots');
+import { DOCS_SHOTS, pageProblems, SHOTS, useDemoSite } from './fixtures/demo-site.js';
 
 interface Row {
   epoch: number; loss: number; balancedAccuracy: number; auc: number;
@@ -157,48 +145,15 @@ async function smallSettings(page: Page, epochs: number): Promise<void> {
 }
 
 describe('demo page: minority collapse, live (headless Chromium, WebGPU on SwiftShader)', () => {
-  let server: Server | undefined;
-  let browser: Browser | undefined;
-  let url = '';
-  const problems: string[] = [];
-  let setupError: unknown;
-
-  beforeAll(async () => {
-    try {
-      if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (it brings SwiftShader) or set CHROMIUM_PATH`);
-      // scripts/demo.mjs is plain ESM JavaScript; imported by URL so that TypeScript does not need its types.
-      const demo = (await import(new URL('../scripts/demo.mjs', import.meta.url).href)) as {
-        buildDemo(): Promise<string>;
-        serveDemo(dir: string, port: number): Promise<{ server: Server; url: string }>;
-      };
-      const dir = await demo.buildDemo();
-      ({ server, url } = await demo.serveDemo(dir, 0));
-      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
-      mkdirSync(OUT, { recursive: true });
-      mkdirSync(DOCS, { recursive: true });
-    } catch (e) {
-      setupError = e;
-    }
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    if (server) {
-      const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    }
-  });
+  const site = useDemoSite();
+  // What went wrong on every page opened so far (each list fills as it happens).
+  const watched: string[][] = [];
+  const problems = () => watched.flat();
 
   async function open(): Promise<Page> {
-    if (setupError) throw setupError;
-    const page = await browser!.newPage({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console.error: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
-    await page.goto(`${url}collapse.html`);
+    const page = await site().browser.newPage({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
+    watched.push(pageProblems(page, ['error']));
+    await page.goto(`${site().url}collapse.html`);
     await waitState(page, ['idle'], 90_000);
     return page;
   }
@@ -254,7 +209,7 @@ describe('demo page: minority collapse, live (headless Chromium, WebGPU on Swift
 
     // The sphere: class-coloured pixels, different from the first frame, and different again once dragged.
     await page.waitForTimeout(200);
-    await page.screenshot({ path: join(OUT, 'collapse.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'collapse.png'), fullPage: true });
     const trained = await shoot(page, '#sphere0');
     const colours = classPixels(trained);
     expect(colours.blue, 'majority-blue pixels on the sphere').toBeGreaterThan(20);
@@ -320,7 +275,7 @@ describe('demo page: minority collapse, live (headless Chromium, WebGPU on Swift
     // The checkpoint: a download of safetensors bytes holding the model, the head and the optimizer state.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download0')]);
     expect(download.suggestedFilename()).toBe('collapse-supcon-1v9-share0.05-epoch2.safetensors');
-    const file = join(OUT, download.suggestedFilename());
+    const file = join(SHOTS, download.suggestedFilename());
     await download.saveAs(file);
     const ckpt = decodeSafetensors(new Uint8Array(readFileSync(file)), file);
     expect(ckpt.metadata.epoch).toBe('2');
@@ -349,7 +304,7 @@ describe('demo page: minority collapse, live (headless Chromium, WebGPU on Swift
     expect(reset.runs).toHaveLength(0);
     expect(reset.liveBytes).toBe(start.baselineBytes);
     await page.close();
-    expect(problems).toEqual([]);
+    expect(problems()).toEqual([]);
   }, 240_000);
 
   it('stops a run mid-epoch with Reset (every tensor freed) and continues a mid-run checkpoint after loading it', async () => {
@@ -362,7 +317,7 @@ describe('demo page: minority collapse, live (headless Chromium, WebGPU on Swift
     await page.waitForFunction(() => !(document.getElementById('download0') as HTMLButtonElement).disabled, null, { timeout: 90_000, polling: 100 });
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download0')]);
     expect(download.suggestedFilename()).toBe('collapse-supproto-1v9-share0.05-epoch1.safetensors');
-    const file = join(OUT, download.suggestedFilename());
+    const file = join(SHOTS, download.suggestedFilename());
     await download.saveAs(file);
     const ckpt = decodeSafetensors(new Uint8Array(readFileSync(file)), file);
     expect(ckpt.tensors.get('state.prototypes')?.shape).toEqual([2, 3]);
@@ -384,7 +339,7 @@ describe('demo page: minority collapse, live (headless Chromium, WebGPU on Swift
     await page.click('#reset');
     expect((await waitState(page, ['idle'], 30_000)).liveBytes).toBe(start.baselineBytes);
     await page.close();
-    expect(problems).toEqual([]);
+    expect(problems()).toEqual([]);
   }, 240_000);
 
   it('side by side: SupCon and SupMin on the same data, each on its own sphere; pause holds both', async () => {
@@ -422,7 +377,7 @@ describe('demo page: minority collapse, live (headless Chromium, WebGPU on Swift
     }
     expect(await page.locator('#metrics1 tr').count()).toBe(2);
     expect(done.longestTask).toBeLessThan(100);
-    await page.screenshot({ path: join(OUT, 'collapse-side-by-side.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'collapse-side-by-side.png'), fullPage: true });
     console.log(
       `side by side: ${done.runs.map((r) => `${r.label} loss ${r.losses[0].loss.toFixed(2)} -> ${r.losses.at(-1)!.loss.toFixed(2)}, angle ${r.angle.toFixed(1)}°`).join('; ')}; ` +
       `1 epoch each in ${done.seconds.toFixed(1)} s; longest main-thread task ${done.longestTask.toFixed(0)} ms, longest frame gap ${done.longestFrame.toFixed(0)} ms`,
@@ -430,7 +385,7 @@ describe('demo page: minority collapse, live (headless Chromium, WebGPU on Swift
     await page.click('#reset');
     expect((await waitState(page, ['idle'], 30_000)).liveBytes).toBe(start.baselineBytes);
     await page.close();
-    expect(problems).toEqual([]);
-    for (const f of ['collapse.png', 'collapse-side-by-side.png']) copyFileSync(join(OUT, f), join(DOCS, f));
+    expect(problems()).toEqual([]);
+    for (const f of ['collapse.png', 'collapse-side-by-side.png']) copyFileSync(join(SHOTS, f), join(DOCS_SHOTS, f));
   }, 240_000);
 });

@@ -2,27 +2,11 @@
 // demo site (scripts/demo.mjs), runs each of the four kernels (matmul in both tilings) at the page's
 // default sizes plus a few odd ones, and checks that the page shows their WGSL, a timing and "matches"
 // against its float64 JavaScript reference. Screenshot: test-output/demo/kernels.png.
-import { existsSync, mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { SHADER_SOURCES } from '../src/index.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** WebGPU on SwiftShader's Vulkan, without a GPU (no --disable-gpu: it would take WebGPU away). */
-const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=swiftshader', '--no-sandbox',
-  '--disable-gpu-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
-];
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SHOTS = join(root, 'test-output', 'demo');
-
-interface DemoScript {
-  buildDemo(opts?: { dataDir?: string }): Promise<string>;
-  serveDemo(dir: string, port: number): Promise<{ server: Server; url: string }>;
-}
+import { pageProblems, SHOTS, useDemoSite } from './fixtures/demo-site.js';
 
 /** Clicks Run on the shown kernel and returns its result once the verdict is there. */
 async function runShown(page: Page): Promise<{ verdict: string; text: string }> {
@@ -35,38 +19,13 @@ async function runShown(page: Page): Promise<{ verdict: string; text: string }> 
 }
 
 describe('demo: Kernel lab (headless Chromium, WebGPU on SwiftShader)', () => {
-  let browser: Browser | undefined;
-  let server: Server | undefined;
-  let url = '';
-
-  beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium or set CHROMIUM_PATH`);
-    const demo = (await import(new URL('../scripts/demo.mjs', import.meta.url).href)) as DemoScript;
-    const dir = await demo.buildDemo();
-    ({ server, url } = await demo.serveDemo(dir, 0));
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-    mkdirSync(SHOTS, { recursive: true });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    if (server) {
-      const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    }
-  });
+  const site = useDemoSite();
 
   it('runs matmul, conv2d, SupCon and Sinkhorn, each timed and matching its float64 reference', async () => {
     const t0 = performance.now();
-    const errors: string[] = [];
-    const page = await browser!.newPage({ viewport: { width: 1300, height: 900 } });
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' || msg.type() === 'warning') errors.push(`console.${msg.type()}: ${msg.text()}`);
-    });
-    page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
-    page.on('requestfailed', (req) => errors.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
-    await page.goto(`${url}kernels.html`);
+    const page = await site().browser.newPage({ viewport: { width: 1300, height: 900 } });
+    const errors = pageProblems(page, ['error', 'warning']);
+    await page.goto(`${site().url}kernels.html`);
     await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
     expect(await page.textContent('#adapter')).toMatch(/^WebGPU adapter: .+/);
 

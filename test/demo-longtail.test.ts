@@ -3,62 +3,22 @@
 // Fashion-MNIST-LT subset, and checks what the page shows: the per-class bars, the geometry heatmaps,
 // the checkpoint download (decoded here as safetensors) and its loading back (same evaluation), and
 // that reset returns the live GPU bytes to where they started. Screenshot: test-output/demo/longtail.png.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '../src/index.js';
+import { pageProblems, SHOTS, useDemoSite } from './fixtures/demo-site.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** WebGPU on SwiftShader's Vulkan, without a GPU (no --disable-gpu: it would take WebGPU away). */
-const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=swiftshader', '--no-sandbox',
-  '--disable-gpu-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
-];
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SHOTS = join(root, 'test-output', 'demo');
-
-interface DemoScript {
-  buildDemo(opts?: { dataDir?: string }): Promise<string>;
-  serveDemo(dir: string, port: number): Promise<{ server: Server; url: string }>;
-}
 
 describe('demo: Long tail (headless Chromium, WebGPU on SwiftShader)', () => {
-  let browser: Browser | undefined;
-  let server: Server | undefined;
-  let url = '';
-
-  beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium or set CHROMIUM_PATH`);
-    const demo = (await import(new URL('../scripts/demo.mjs', import.meta.url).href)) as DemoScript;
-    const dir = await demo.buildDemo();
-    ({ server, url } = await demo.serveDemo(dir, 0));
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-    mkdirSync(SHOTS, { recursive: true });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    if (server) {
-      const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    }
-  });
+  const site = useDemoSite();
 
   it('trains an epoch of CE, LA and BCL (pausing once), shows bars and geometry, round-trips a checkpoint, resets to the start bytes', async () => {
     const t0 = performance.now();
     const lap = (what: string) => console.log(`longtail: ${what} at ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const errors: string[] = [];
-    const page = await browser!.newPage({ viewport: { width: 1300, height: 900 } });
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' || msg.type() === 'warning') errors.push(`console.${msg.type()}: ${msg.text()}`);
-    });
-    page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
-    page.on('requestfailed', (req) => errors.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
-    await page.goto(`${url}longtail.html`);
+    const page = await site().browser.newPage({ viewport: { width: 1300, height: 900 } });
+    const errors = pageProblems(page, ['error', 'warning']);
+    await page.goto(`${site().url}longtail.html`);
     await page.waitForFunction(() => document.body.dataset.state === 'idle', null, { timeout: 60_000 });
     expect(await page.textContent('#adapter')).toMatch(/^WebGPU adapter: .+/);
     const start = await page.getAttribute('#memory', 'data-start');
