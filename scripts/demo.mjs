@@ -19,7 +19,9 @@ const FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k
 export async function buildDemo({ dataDir = process.env.FASHION_MNIST_DIR || DEFAULT_DATA, withData = true } = {}) {
   const { build } = await import('esbuild');
   spawnSync(process.execPath, [join(root, 'scripts', 'embed-shaders.mjs')], { stdio: 'inherit' });
-  const pages = readdirSync(join(root, 'demo')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && f !== 'shared.ts');
+  // One bundle per page: demo/<name>.ts beside demo/<name>.html (the other modules are bundled into them).
+  const files = readdirSync(join(root, 'demo'));
+  const pages = files.filter((f) => f.endsWith('.ts') && files.includes(f.replace(/\.ts$/, '.html')));
   mkdirSync(DEMO_OUT, { recursive: true });
   await build({
     entryPoints: pages.map((p) => join(root, 'demo', p)),
