@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../../io/node/atomic.js';
 import { faultPoint } from '../../io/node/faults.js';
 import { readBytes } from '../../io/node/files.js';
 import { loadSafetensors, saveSafetensors } from '../../io/node/safetensors.js';
+import { decodeSafetensors } from '../../io/safetensors.js';
 import type { AccuracyReport } from '../../metrics/accuracy.js';
 import { COMMON_OPTIONS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../config.js';
 import { disposeData, selectData, uploadData } from '../data.js';
@@ -55,16 +56,19 @@ export const CHECKPOINT = 'checkpoint.safetensors';
 /** The settings a resumed run may change: more epochs, the progress interval, where files are. */
 export const RESUME_SAFE: readonly (keyof TrainConfig)[] = ['epochs', 'logEvery', 'out', 'dataDir'];
 
-/** The configuration saved in the run folder's checkpoint, or null when it holds none. */
-export async function savedConfig(out: string): Promise<TrainConfig | null> {
-  const path = join(out, CHECKPOINT);
-  if (!(await pathExists(path))) return null;
-  const file = await loadSafetensors(path);
+/** The configuration in a checkpoint's metadata (`path` names it in the error). */
+function configOf(metadata: Record<string, string>, path: string): TrainConfig {
   try {
-    return JSON.parse(file.metadata.config) as TrainConfig;
+    return JSON.parse(metadata.config) as TrainConfig;
   } catch {
     throw new Error(`${path} holds no readable configuration in its metadata`);
   }
+}
+
+/** The configuration saved in the run folder's checkpoint, or null when it holds none. */
+export async function savedConfig(out: string): Promise<TrainConfig | null> {
+  const path = join(out, CHECKPOINT);
+  return (await pathExists(path)) ? configOf((await loadSafetensors(path)).metadata, path) : null;
 }
 
 /** The flag of a config key or recipe option key, for messages. */
@@ -122,23 +126,26 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   const config = resolved.config;
   for (const note of resolved.notes) log(`[train] ${note}`);
   const ckptPath = join(config.out, CHECKPOINT);
-  if (opts.resume) {
-    const saved = await savedConfig(config.out);
-    if (!saved) throw new UsageError(`--resume: ${config.out} holds no ${CHECKPOINT} to resume from`);
-    const done = Number((await loadSafetensors(ckptPath)).metadata.epoch);
-    checkResumeConfig(config, resolveConfig(saved).config, done, ckptPath);
-  } else {
-    const held = await runFilesIn(config.out);
-    if (held.length && !opts.overwrite) {
-      throw new UsageError(`${config.out} holds a run (${held.join(', ')}): give --resume to continue it, --overwrite to replace it, or another --out`);
+  if (opts.resume && opts.overwrite) throw new UsageError('give --resume or --overwrite, not both');
+  if (opts.resume && !(await pathExists(ckptPath))) throw new UsageError(`--resume: ${config.out} holds no ${CHECKPOINT} to resume from`);
+  if (!opts.resume) {
+    const files = await runFilesIn(config.out);
+    if (files.length && !opts.overwrite) {
+      throw new UsageError(`${config.out} holds a run (${files.join(', ')}): give --resume to continue it, --overwrite to replace it, or another --out`);
     }
   }
-  if (opts.resume && opts.overwrite) throw new UsageError('give --resume or --overwrite, not both');
   await probeWritable(config.out);
   // A folder that exists is locked at once, so that a second run into it fails before loading anything.
   const held: Held = { lock: (await pathExists(config.out)) ? await RunLock.acquire(config.out) : null };
   try {
-    return await trainLocked(resolved, opts, log, started, held);
+    // The checkpoint is read once, under the lock: checked against the config here, restored later.
+    let checkpoint: Uint8Array | null = null;
+    if (opts.resume) {
+      checkpoint = await readBytes(ckptPath);
+      const { metadata } = decodeSafetensors(checkpoint, ckptPath);
+      checkResumeConfig(config, resolveConfig(configOf(metadata, ckptPath)).config, Number(metadata.epoch), ckptPath);
+    }
+    return await trainLocked(resolved, opts, log, started, held, checkpoint);
   } finally {
     await held.lock?.release();
   }
@@ -150,7 +157,9 @@ interface Held {
 }
 
 /** {@link train} once the config is checked and the folder, when it existed, is locked. */
-async function trainLocked(resolved: ResolvedConfig, opts: TrainOptions, log: (line: string) => void, started: number, held: Held): Promise<TrainResult> {
+async function trainLocked(
+  resolved: ResolvedConfig, opts: TrainOptions, log: (line: string) => void, started: number, held: Held, checkpoint: Uint8Array | null,
+): Promise<TrainResult> {
   const config = resolved.config;
   const ckptPath = join(config.out, CHECKPOINT);
   const variant = { labels: config.labels, dataFile: config.dataFile };
@@ -179,8 +188,8 @@ async function trainLocked(resolved: ResolvedConfig, opts: TrainOptions, log: (l
   const norm = datasetSpec(config.dataset).norm(data.channels);
   const training = new Training(resolved, data, norm);
   try {
-    if (opts.resume) {
-      await training.restore(await readBytes(ckptPath), ckptPath);
+    if (checkpoint) {
+      await training.restore(checkpoint, ckptPath);
       const cut = await truncateLog(config.out, training.epoch * training.stepsPerEpoch, training.epoch);
       log(`[train] resumed from ${ckptPath} after epoch ${training.epoch}${cut ? ` (${cut} log record(s) past it removed)` : ''}`);
     } else {
