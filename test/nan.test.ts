@@ -81,4 +81,25 @@ describe('NaN propagation (PyTorch semantics)', () => {
     expect(bn.filter((_, i) => i % 3 === 1).every(Number.isNaN)).toBe(true);
     expect(bn.filter((_, i) => i % 3 === 0).every(Number.isFinite)).toBe(true);
   });
+
+  it("the SGD update flags, per parameter, a NaN or infinite gradient or new value; finite steps flag nothing", async () => {
+    // Three parameters of odd sizes: a finite step, a NaN in one gradient element, an update that overflows.
+    const [a, b, c] = [T.tensor([0.5, -1, 2], [3]), T.tensor([1, 2, 3, 4, 5], [5]), T.tensor([3e38, 1], [2])].map((t) => t.keep().requireGrad());
+    a.grad = T.tensor([0.1, 0.2, -0.3], [3]).keep();
+    b.grad = T.tensor([0.1, NaN, 0.3, 0.4, 0.5], [5]).keep();
+    c.grad = T.tensor([-3e38, 0.5], [2]).keep();
+    const opt = new T.SGD([a, b, c], { lr: 1, momentum: 0.9 });
+    opt.step();
+    expect(await read(opt.status)).toEqual([0, 1, 1]);
+    expect(await read(a)).toEqual([0.4, -1.2, 2.3].map((v) => expect.closeTo(v, 6)));
+    // The flags stay set; a fresh optimizer on finite gradients flags nothing.
+    const fine = new T.SGD([a], { lr: 0.1 });
+    fine.step();
+    expect(await read(fine.status)).toEqual([0]);
+    for (const o of [opt, fine]) o.dispose();
+    for (const t of [a, b, c]) {
+      t.grad!.dispose();
+      t.dispose();
+    }
+  });
 });
