@@ -58,7 +58,9 @@ async function loadCifar(variant: CifarVariant, dir: string | undefined, opts: C
   const root = await resolveDir(given, variant);
   const standard = opts.standardCounts ?? true;
   const split = async (names: readonly string[]): Promise<ImageSplit> => {
-    const paths = await Promise.all(names.map((n) => findDataFile(root, n, hint(variant))));
+    // Looked up one after another, so a missing file is always the first one missing, whatever the timing.
+    const paths: string[] = [];
+    for (const n of names) paths.push(await findDataFile(root, n, hint(variant)));
     // Read together, parsed in order: the first bad file is the one reported, whatever the read timing.
     const bytes = await Promise.all(paths.map(readMaybeGzip));
     const parts = paths.map((path, i) => parseCifar(bytes[i], variant, path, {
