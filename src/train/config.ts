@@ -27,6 +27,10 @@ export interface TrainConfig {
   binary: [number, number] | null;
   /** Share of the minority label b in the binary training set. */
   minorityShare: number;
+  /** Head-class count n_max of the long tail; 0 = the smallest class size (the full protocol). */
+  nMax: number;
+  /** Training images of the binary protocol, shares kept; 0 = 2⌊s/2⌋ for s the smaller class (the full protocol). */
+  binaryTotal: number;
   /** Cap of training images per class (quick runs, tests); 0 = none. */
   limitPerClass: number;
   /** Evaluation images per class (balanced test set); 0 = the whole test set. */
@@ -79,6 +83,8 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flag: 'profile', key: 'profile', type: 'choice', choices: ['exp', 'step'], default: 'exp', help: 'long-tail profile: exponential, or step (half the classes at n_max, half at n_max / IF)' },
   { flag: 'binary', key: 'binary', type: 'list', length: 2, min: 0, arg: 'A,B', default: undefined, help: 'the binary protocol instead: classes A (label 0, majority) and B (label 1, minority)' },
   { flag: 'minority-share', key: 'minorityShare', type: 'number', above: 0, max: 0.5, arg: 'S', default: 0.05, help: 'share of label 1 in the binary training set' },
+  { flag: 'n-max', key: 'nMax', type: 'integer', min: 0, arg: 'N', default: 0, help: 'head-class count of the long tail, the tail following at the same IF (0: the smallest class size)' },
+  { flag: 'binary-total', key: 'binaryTotal', type: 'integer', min: 0, arg: 'N', default: 0, help: 'training images of the binary protocol at every share (0: 2 floor(s/2), s the smaller class)' },
   { flag: 'limit-per-class', key: 'limitPerClass', type: 'integer', min: 0, arg: 'N', default: 0, help: 'at most N training images per class (0: all)' },
   { flag: 'test-per-class', key: 'testPerClass', type: 'integer', min: 0, arg: 'N', default: 0, help: 'a balanced test subset of N images per class (0: the whole test set)' },
   { flag: 'model', key: 'model', type: 'string', arg: 'NAME', default: 'small-cnn', help: 'small-cnn (sized for the CPU fallback, any image size) or resnet32 / resnet<6n+2> (the papers\' CIFAR backbone)' },

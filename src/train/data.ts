@@ -34,6 +34,16 @@ export interface TrainingData extends DataSelection {
   size: number;
 }
 
+/** Runs a subset draw sized by `--flag value`; a size the data cannot hold is the user's error, named by its flag. */
+function sized<T>(flag: string, value: number, draw: () => T): T {
+  try {
+    return draw();
+  } catch (e) {
+    if (value > 0) throw new UsageError(`--${flag} ${value}: ${(e as Error).message}`);
+    throw e;
+  }
+}
+
 /**
  * The training and test rows and labels of `cfg`'s protocol: the long-tailed subset of all classes, or
  * with `cfg.binary` = [a, b] the binary subset (a → label 0, b → label 1, the minority) and the test
@@ -45,18 +55,18 @@ export function selectData(cfg: TrainConfig, train: ImageSplit, test: ImageSplit
   let classNames = names;
   let trainIdx: Int32Array;
   let relabel = (y: number) => y;
-  let what = `${title}-LT IF ${cfg.imbalance} (${cfg.profile})`;
+  let what = `${title}-LT IF ${cfg.imbalance} (${cfg.profile}${cfg.nMax ? `, n_max ${cfg.nMax}` : ''})`;
   if (cfg.binary) {
     const [a, b] = cfg.binary;
     for (const c of cfg.binary) if (c >= classes) throw new UsageError(`--binary ${a},${b}: ${title} has classes 0 to ${classes - 1}`);
-    const subset = binarySubset(train.labels, { numClasses: classes, groups: [[a], [b]], minorityShare: cfg.minorityShare, seed: cfg.seed });
+    const subset = sized('binary-total', cfg.binaryTotal, () => binarySubset(train.labels, { numClasses: classes, groups: [[a], [b]], minorityShare: cfg.minorityShare, seed: cfg.seed, total: cfg.binaryTotal || undefined }));
     classes = 2;
     classNames = [names[a], names[b]];
     relabel = (y) => (y === a ? 0 : y === b ? 1 : -1);
     trainIdx = subset.indices;
     what = `${title} binary ${a} vs ${b} (minority share ${cfg.minorityShare})`;
   } else {
-    trainIdx = longTailSubset(train.labels, { numClasses: classes, imbalanceFactor: cfg.imbalance, seed: cfg.seed, profile: cfg.profile }).indices;
+    trainIdx = sized('n-max', cfg.nMax, () => longTailSubset(train.labels, { numClasses: classes, imbalanceFactor: cfg.imbalance, seed: cfg.seed, profile: cfg.profile, nMax: cfg.nMax || undefined })).indices;
   }
   if (cfg.limitPerClass > 0) {
     const taken = new Array<number>(classes).fill(0);

@@ -15,7 +15,7 @@ import { readBytes } from '../../io/node/files.js';
 import { loadSafetensors, saveSafetensors } from '../../io/node/safetensors.js';
 import { decodeSafetensors } from '../../io/safetensors.js';
 import type { AccuracyReport } from '../../metrics/accuracy.js';
-import { COMMON_OPTIONS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../config.js';
+import { COMMON_OPTIONS, defaultConfig, resolveConfig, type ResolvedConfig, type TrainConfig } from '../config.js';
 import { disposeData, selectData, uploadData } from '../data.js';
 import { NonFiniteLossError, NonFiniteParameterError, Training, type StepProgress } from '../loop.js';
 import { UsageError } from '../options.js';
@@ -80,7 +80,9 @@ function flagOf(key: string): string {
  * Refuses a resume whose settings contradict the checkpoint's (`saved`, from `path`), naming the flag,
  * both values and the file; only {@link RESUME_SAFE} may change, and epochs only upwards.
  */
-function checkResumeConfig(config: TrainConfig, saved: TrainConfig, epochsDone: number, path: string): void {
+function checkResumeConfig(config: TrainConfig, stored: TrainConfig, epochsDone: number, path: string): void {
+  // A setting added since the checkpoint was written is read at its default, the value the run had.
+  const saved: TrainConfig = { ...defaultConfig(), ...stored };
   const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
   const differ = (a: unknown, b: unknown) => JSON.stringify(a ?? null) !== JSON.stringify(b ?? null);
   for (const key of Object.keys({ ...saved, ...config }) as (keyof TrainConfig)[]) {
