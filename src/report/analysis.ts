@@ -2,10 +2,11 @@
 // matrix, the 2-D view of embeddings, the solver's optimal geometry for a run's class proportions and
 // the reduction of Two-Classes metrics to JSON numbers. CPU, float64, K (classes) small.
 import { thresholdSweep, type ThresholdRow } from '../geometry/analysis.js';
+import { compareGeometry, learnedGram, type GeometryComparison } from '../geometry/learned.js';
 import { geometryObjective, type GeometryLoss } from '../geometry/objectives.js';
 import { jacobiEigen } from '../geometry/linalg.js';
 import { solveGeometry } from '../geometry/solver.js';
-import type { Embeddings, OptimalGeometry, ThresholdCurves } from './types.js';
+import type { Embeddings, OptimalGeometry, RunData, ThresholdCurves } from './types.js';
 
 /** Gram matrix of a regular simplex (the ETF) of k unit vectors: 1 on the diagonal, −1/(k−1) off it. */
 export function etfGram(k: number): number[][] {
@@ -99,6 +100,32 @@ export function optimalGeometry(trainCounts: readonly number[], opts: OptimalOpt
   const sol = solveGeometry(objective, { seed: opts.seed ?? 0 });
   const k = sol.k;
   return { objective: objective.name, negatives: opts.negatives, gram: Array.from({ length: k }, (_, i) => Array.from(sol.gram.subarray(i * k, (i + 1) * k))) };
+}
+
+/** A run's learned class-mean Gram matrix against its optimum ({@link learnedAgainstOptimal}). */
+export interface LearnedAgainstOptimal {
+  /** Which saved space: the contrastive projections when saved, else the embeddings. */
+  space: 'projections' | 'embeddings';
+  learned: number[][];
+  optimal: OptimalGeometry;
+  comparison: GeometryComparison;
+}
+
+/**
+ * The learned Gram matrix (normalised class means of the L2-normalised projections, else embeddings)
+ * of a loaded run against its optimal geometry; a sentence saying why not when the run lacks a piece.
+ */
+export function learnedAgainstOptimal(run: RunData): LearnedAgainstOptimal | string | null {
+  const space = run.projections ? 'projections' : run.embeddings ? 'embeddings' : null;
+  const emb = run.projections ?? run.embeddings;
+  if (!space || !emb) return null;
+  if (!run.optimal) return 'No optimal geometry (solver skipped by --no-optimal, or no training counts): learned vs optimal omitted.';
+  const learned = learnedGram(emb.data, emb.n, emb.d, emb.labels);
+  const k = run.optimal.gram.length;
+  if (learned.classes.length !== k || learned.classes.some((c, i) => c !== i)) {
+    return `The ${space} hold classes [${learned.classes.join(', ')}] but the optimum has ${k}: learned vs optimal omitted.`;
+  }
+  return { space, learned: learned.gram, optimal: run.optimal, comparison: compareGeometry(learned.gram, run.optimal.gram) };
 }
 
 /** The problem of the report's threshold curves: SupCon's documented two-level case (K = 4, m = 2). */

@@ -3,8 +3,7 @@
 // Pure functions of RunData; every figure whose data is missing is replaced by a one-line note.
 import { balancedAccuracy, confusionMatrix } from '../metrics/evaluation.js';
 import { classGeometry, type ClassGeometry } from '../metrics/geometry.js';
-import { compareGeometry, learnedGram } from '../geometry/learned.js';
-import { etfGram, headToTail, projectEmbeddings } from './analysis.js';
+import { etfGram, headToTail, learnedAgainstOptimal, projectEmbeddings } from './analysis.js';
 import { barChart, esc, fmt, heatmap, lineChart, PALETTE, scatter, type HeatmapOptions, type Series } from './svg.js';
 import type { EpochRecord, RunData, ThresholdCurves } from './types.js';
 
@@ -15,8 +14,8 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.best{font-w
 .row{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}.note{color:#8a5a00;background:#fff8e6;padding:4px 8px;border-left:3px solid #e69f00}
 .cap{font-size:12px;color:#555;max-width:1000px}svg{background:#fff}`;
 
-/** Wraps `body` into a complete HTML document. */
-function page(title: string, body: string): string {
+/** Wraps `body` into a complete HTML document (the report's style). */
+export function page(title: string, body: string): string {
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><link rel="icon" href="data:,">
 <style>${CSS}</style></head><body>\n${body}\n</body></html>\n`;
 }
@@ -204,30 +203,24 @@ function geometrySection(run: RunData, geo: ClassGeometry | undefined): string {
  * beside the solver's optimum for the run's loss, τ, N and class proportions, and their difference.
  */
 function learnedVsOptimal(run: RunData, order: number[], labels: string[]): string {
-  const space = run.projections ? { name: 'projections', emb: run.projections } : run.embeddings && { name: 'embeddings', emb: run.embeddings };
   const head = '<h3>Learned vs optimal geometry</h3>';
-  if (!space) return '';
-  if (!run.optimal) return head + note('No optimal geometry (solver skipped by --no-optimal, or no training counts): learned vs optimal omitted.');
-  const { emb } = space;
-  const learned = learnedGram(emb.data, emb.n, emb.d, emb.labels);
-  const k = run.optimal.gram.length;
-  if (learned.classes.length !== k || learned.classes.some((c, i) => c !== i)) {
-    return head + note(`The ${space.name} hold classes [${learned.classes.join(', ')}] but the optimum has ${k}: learned vs optimal omitted.`);
-  }
-  const cmp = compareGeometry(learned.gram, run.optimal.gram);
+  const got = learnedAgainstOptimal(run);
+  if (got === null) return '';
+  if (typeof got === 'string') return head + note(got);
+  const { space, comparison: cmp, optimal } = got;
   const pick = (m: number[][]) => order.map((a) => order.map((b) => m[a][b]));
-  const diff = learned.gram.map((r, i) => r.map((v, j) => v - run.optimal!.gram[i][j]));
+  const diff = got.learned.map((r, i) => r.map((v, j) => v - optimal.gram[i][j]));
   const axes = cosineAxes(run);
   const maps = [
-    heatmap(pick(learned.gram), labels, `learned (${space.name})`, axes),
-    heatmap(pick(run.optimal.gram), labels, `optimal: ${run.optimal.objective}`, axes),
+    heatmap(pick(got.learned), labels, `learned (${space})`, axes),
+    heatmap(pick(optimal.gram), labels, `optimal: ${optimal.objective}`, axes),
     heatmap(pick(diff), labels, 'learned − optimal', { ...axes, legend: 'difference of cosines (clipped to ±1)' }),
   ];
   const worst = cmp.pairs.reduce((a, b) => (Math.abs(b.difference) > Math.abs(a.difference) ? b : a), cmp.pairs[0]);
   const groups = (g: number[][]) => (g.length ? g.map((x) => `{${x.map((c) => className(run, c)).join(', ')}}`).join(' ') : 'none');
   return head + `<div class="row">${maps.join('')}</div>` + caption(
-    `G = [μ_i·μ_j] of the normalised class means of the L2-normalised ${space.name}, against the Gram matrix that minimises the population loss at the run's training proportions` +
-      `${run.optimal.note ? ` (${run.optimal.note})` : ''}. Frobenius distance ‖G_learned − G_optimal‖ = ${fmt(cmp.distance)}` +
+    `G = [μ_i·μ_j] of the normalised class means of the L2-normalised ${space}, against the Gram matrix that minimises the population loss at the run's training proportions` +
+      `${optimal.note ? ` (${optimal.note})` : ''}. Frobenius distance ‖G_learned − G_optimal‖ = ${fmt(cmp.distance)}` +
       `${worst ? `; largest angle difference ${fmt(worst.difference)}° (${className(run, worst.i)}–${className(run, worst.j)}: ${fmt(worst.learned)}° learned, ${fmt(worst.optimal)}° optimal)` : ''}. ` +
       `Collapsed groups: learned (means < 30° apart) ${groups(cmp.learnedGroups)}; optimal ${groups(cmp.optimalGroups)}. The difference saturates at ±1 in colour; cell titles give values. ` +
       'npm run geometry -- --run DIR prints the same comparison.',

@@ -300,6 +300,8 @@ export interface Series {
   color?: string;
   /** 'line' (with dots when 30 points or fewer; default), 'dots' (markers only), 'both'. */
   style?: 'line' | 'dots' | 'both';
+  /** Error bars: half-width at each point (e.g. the standard deviation over seeds), same index as y. */
+  errors?: number[];
 }
 
 /** Dashed vertical guides at x positions, labelled on an axis above the plot (e.g. epoch ends on a step axis). */
@@ -345,7 +347,7 @@ export function lineChart(series: Series[], opts: LineChartOptions): string {
   const tx = (v: number) => (opts.logX ? (v > 0 ? Math.log10(v) : NaN) : v);
   const ty = (v: number) => (opts.logY ? (v > 0 ? Math.log10(v) : NaN) : v);
   const [x0, x1] = extent(series.flatMap((s) => s.x.map(tx)));
-  const fitted = extent(series.flatMap((s) => s.y.map(ty)));
+  const fitted = extent(series.flatMap((s) => s.y.flatMap((y, j) => [y - (s.errors?.[j] ?? 0), y + (s.errors?.[j] ?? 0)]).map(ty)));
   const [y0, y1] = opts.yRange ? [ty(opts.yRange[0]), ty(opts.yRange[1])] : opts.logY ? fitted : nice(fitted);
   const width = opts.width ?? W;
   const yTicks = valueTicks(y0, y1, !!opts.logY, 5);
@@ -404,6 +406,13 @@ export function lineChart(series: Series[], opts: LineChartOptions): string {
     const dots = sr.style === 'dots' || sr.style === 'both' || pts.length <= 30;
     if (line && pts.length > 1) s += `<polyline fill="none" stroke="${color}" stroke-width="1.8"${dash} points="${pts.map(([a, b]) => `${f(X(a))},${f(Y(clampY(b)))}`).join(' ')}"/>`;
     if (dots || pts.length === 1) for (const [a, b] of pts) s += `<circle cx="${f(X(a))}" cy="${f(Y(clampY(b)))}" r="2.5" fill="${color}"/>`;
+    sr.errors?.forEach((e, j) => {
+      const a = tx(sr.x[j]);
+      if (!(e > 0) || !Number.isFinite(a) || !Number.isFinite(sr.y[j])) return;
+      const [lo, hi] = [ty(sr.y[j] - e), ty(sr.y[j] + e)].map((v) => clampY(Number.isFinite(v) ? v : y0));
+      s += `<line x1="${f(X(a))}" y1="${f(Y(lo))}" x2="${f(X(a))}" y2="${f(Y(hi))}" stroke="${color}" stroke-width="1.2"/>`;
+      for (const v of [lo, hi]) s += `<line x1="${f(X(a) - 3)}" y1="${f(Y(v))}" x2="${f(X(a) + 3)}" y2="${f(Y(v))}" stroke="${color}" stroke-width="1.2"/>`;
+    });
   });
   s += drawLegend(leg.rows, PAD, axisBottom + 8 + 2 * lineHeight() + 6);
   return `${s}</svg>`;
