@@ -81,7 +81,8 @@ def two_classes_metrics(x, labels, neighbourhood=0.05):
     all_labels = torch.as_tensor(np.concatenate([labels, labels]))
     total = 2 * n
     m = math.floor(total * neighbourhood)
-    d = torch.cdist(x, x)
+    sq = (x * x).sum(1)
+    d = (sq[:, None] + sq[None, :] - 2 * x @ x.t()).clamp(min=0).sqrt()  # Euclidean, float64
     d.fill_diagonal_(0)
     sad = (x[:n] - x[n:]).norm(dim=1)
     others = d.clone()
@@ -89,14 +90,14 @@ def two_classes_metrics(x, labels, neighbourhood=0.05):
     nearest = others.argmin(1)
     rows = torch.arange(total)
     saa_hit = (nearest % n == rows % n) & (nearest // n != rows // n)
-    # The m - 1 nearest other views (ties: a stable sort, lower index first).
-    neighbours = torch.sort(others, dim=1, stable=True).indices[:, : m - 1]
+    # The m - 1 nearest other views.
+    neighbours = torch.topk(others, m - 1, dim=1, largest=False).indices
     same_in_top = (all_labels[neighbours] == all_labels[:, None]).sum(1)
     classes = []
     for label in sorted(set(int(v) for v in labels)):
-        views = all_labels == label
-        nc = int(views.sum())
-        block = d[views][:, views]
+        views = torch.nonzero(all_labels == label)[:, 0]
+        nc = len(views)
+        block = d[views[:, None], views]
         pairs = block[torch.triu(torch.ones(nc, nc, dtype=torch.bool), diagonal=1)]
         classes.append({
             "label": label,

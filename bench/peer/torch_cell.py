@@ -236,11 +236,13 @@ class Cell:
         if self.recipe == "supproto" and self.opts["protoPlacement"] == "fitted":
             self.fit_prototypes()
         step, last_loss = 0, math.nan
+        every = int(cfg.get("logEvery") or 20)
         for epoch in range(cfg["epochs"]):
             for m in self.modules():
                 m.train()
             epoch_rng = data.rng(self.seed, data.AUGMENT, epoch)
             total, started = 0.0, time.perf_counter()
+            window, since = 0.0, 0  # the progress window: steps since the last progress line
             for i, rows in enumerate(data.batches(cfg["sampler"], self.sel.train_labels, self.sel.classes, cfg["batchSize"], self.seed, epoch)):
                 for group in self.optimizer.param_groups:
                     group["lr"] = learning_rate(cfg, epoch, i, self.steps_per_epoch)
@@ -252,7 +254,12 @@ class Cell:
                 loss.backward()
                 self.optimizer.step()
                 total += float(loss)
+                window += float(loss)
                 step += 1
+                since += 1
+                if since == every:
+                    log("epoch %d/%d step %d/%d loss %.4f lr %.4g" % (epoch + 1, cfg["epochs"], step, cfg["epochs"] * self.steps_per_epoch, window / since, self.optimizer.param_groups[0]["lr"]))
+                    window, since = 0.0, 0
             last_loss = total / self.steps_per_epoch
             log("epoch %d/%d loss %.4f lr %.4g (%.1f s)" % (epoch + 1, cfg["epochs"], last_loss, self.optimizer.param_groups[0]["lr"], time.perf_counter() - started))
         return step, last_loss
@@ -368,11 +375,15 @@ def run(config_path, out_dir):
     torch.manual_seed(int(cfg["seed"]))
     np.random.seed(int(cfg["seed"]) % 2 ** 32)
     cell = Cell(cfg)
+    log0 = time.perf_counter() - started
     log = lambda line: print("[torch peer] " + line, flush=True)  # noqa: E731
-    log("%s %s: %d training images, per class %s; %d test images" % (cfg["recipe"], cfg["dataset"], len(cell.sel.train_labels), cell.sel.train_counts, len(cell.sel.test_labels)))
+    log("%s %s: %d training images, per class %s; %d test images (ready in %.1f s)" % (cfg["recipe"], cfg["dataset"], len(cell.sel.train_labels), cell.sel.train_counts, len(cell.sel.test_labels), log0))
     steps, last_loss = cell.train_epochs(log)
+    t0 = time.perf_counter()
     predicted, report = cell.evaluate()
+    t1 = time.perf_counter()
     two = cell.two_classes()
+    log("evaluation %.1f s, Two-Classes metrics %.1f s" % (t1 - t0, time.perf_counter() - t1))
     k = cell.sel.classes
     extra = {"classNames": cell.sel.class_names, "balancedAccuracy": metrics.balanced_accuracy(predicted, cell.sel.test_labels, k)}
     if "auc" in report:
