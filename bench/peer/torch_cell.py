@@ -403,6 +403,7 @@ def run(config_path, out_dir):
 
 
 def self_test():
+    torch.set_num_threads(2)
     failures = losses.self_test() + augment_self_test() + metrics_self_test()
     for f in failures:
         print("FAIL " + f)
