@@ -371,6 +371,17 @@ def run(config_path, out_dir):
         raise BadInput('torch peer: %s must hold {"config": {...}}' % config_path)
     given = raw["config"]
     cfg = settings(given)
+    # Checked before any training; a previous run's files go first, so that a failed run leaves no
+    # summary.json behind that a reader could take for its result.
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        for name in ("summary.json", "metrics.json"):
+            if os.path.exists(os.path.join(out_dir, name)):
+                os.remove(os.path.join(out_dir, name))
+        write_atomic(os.path.join(out_dir, ".probe"), {})
+        os.remove(os.path.join(out_dir, ".probe"))
+    except OSError as e:
+        raise BadInput("torch peer: cannot write into %s: %s" % (out_dir, e))
     torch.set_num_threads(2)
     torch.manual_seed(int(cfg["seed"]))
     np.random.seed(int(cfg["seed"]) % 2 ** 32)
@@ -391,7 +402,6 @@ def run(config_path, out_dir):
     extra["predictions"] = {"predicted": predicted.tolist(), "labels": cell.sel.test_labels.tolist()}
     if two is not None:
         extra["twoClasses"] = two
-    os.makedirs(out_dir, exist_ok=True)
     write_atomic(os.path.join(out_dir, "metrics.json"), extra)
     summary = {
         "config": given, "peer": "torch %s" % torch.__version__, "threads": torch.get_num_threads(), "epochs": cfg["epochs"], "steps": steps,
