@@ -15,8 +15,10 @@ import { defaultConfig, type TrainConfig } from '../src/train/config.js';
 import { train as trainRun } from '../src/train/node/trainer.js';
 
 let train: Uint8Array; // the 60 000 Fashion-MNIST training labels, 6000 per class
+let splits: Awaited<ReturnType<typeof loadFashionMnist>>;
 beforeAll(async () => {
-  train = (await loadFashionMnist(FASHION_MNIST_DEFAULT_DIR)).train.labels;
+  splits = await loadFashionMnist(FASHION_MNIST_DEFAULT_DIR);
+  train = splits.train.labels;
 });
 
 const sum = (a: readonly number[]) => a.reduce((x, y) => x + y, 0);
@@ -128,6 +130,34 @@ describe('binary imbalanced subsets', () => {
     expect(() => binarySubset(train, { ...base, within: 'even', groups: [[0, 1], [6]], total: 12000, minorityShare: 0.01, minority: 0 })).toThrow(
       'binarySubset: class 6 has 6000 samples, 11880 are needed',
     );
+  });
+});
+
+describe('scaled-down protocols (--n-max, --binary-total)', () => {
+  const names = Array.from({ length: 10 }, (_, i) => `c${i}`);
+  const select = (over: Partial<TrainConfig>) => T.selectData(defaultConfig(over), splits.train, splits.test, 'Fashion-MNIST', names);
+
+  it('--n-max scales the long tail down at the same imbalance factor (not a cap that flattens the head)', () => {
+    const sel = select({ imbalance: 100, nMax: 600 });
+    expect(sel.trainCounts).toEqual(Array.from({ length: 10 }, (_, c) => Math.floor(600 * 100 ** (-c / 9))));
+    expect(sel.trainCounts[0] / sel.trainCounts[9]).toBe(100);
+    expect(sel.what).toBe('Fashion-MNIST-LT IF 100 (exp, n_max 600)');
+    // The cap of --limit-per-class would have kept 600 of each of the first classes instead.
+    expect(select({ imbalance: 100, limitPerClass: 600 }).trainCounts.slice(0, 3)).toEqual([600, 600, 600]);
+  });
+
+  it('--binary-total keeps every minority share exact at the smaller total', () => {
+    for (const [share, counts] of [[0.5, [1000, 1000]], [0.05, [1900, 100]], [0.01, [1980, 20]]] as const) {
+      const sel = select({ binary: [2, 4], minorityShare: share, binaryTotal: 2000 });
+      expect(sel.trainCounts).toEqual(counts);
+    }
+    expect(select({ binary: [2, 4], minorityShare: 0.01 }).trainCounts).toEqual([5940, 60]);
+  });
+
+  it('a size the data cannot hold is a usage error naming the flag', () => {
+    expect(() => select({ imbalance: 100, nMax: 7000 })).toThrow(T.UsageError);
+    expect(() => select({ imbalance: 100, nMax: 7000 })).toThrow(/^--n-max 7000: /);
+    expect(() => select({ binary: [2, 4], minorityShare: 0.01, binaryTotal: 9000 })).toThrow(/^--binary-total 9000: /);
   });
 });
 

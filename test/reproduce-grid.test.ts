@@ -2,7 +2,7 @@
 // every cell an ordinary run folder with its report, results.{json,md,html} with the verdicts, a rerun
 // that skips finished cells, a grid killed mid-cell (a real SIGKILL in a child process, after the
 // cell's first checkpoint) that resumes to the same numbers, and the geometry suite over the runs.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import * as T from '../src/index.js';
 import { main } from '../src/cli/reproduce.js';
 import type { CliIo } from '../src/cli/train.js';
 import { useTempDirs } from './helpers.js';
+import { torchPython } from './reference/python.js';
 
 const tempDir = useTempDirs('wgc-reproduce-');
 const GRID = ['--suite', 'two-classes', '--scale', 'smoke', '--seeds', '0,1', '--only', 'supcon-50'];
@@ -101,4 +102,27 @@ describe('reproduce: a two-cell grid', () => {
     const md = readFileSync(join(whole, 'geometry', 'results.md'), 'utf8');
     expect(md).toMatch(/\| two-classes\/supcon-50\/seed-0 \| projections \| \d+\.\d{3} \|/);
   }, 60_000);
+
+  const skipTorch = 'python' in torchPython ? '' : ` (skipped: ${torchPython.missing})`;
+  it.skipIf(skipTorch)(`--peer torch runs the same cells in PyTorch and puts them beside ours${skipTorch}`, async () => {
+    const py = (torchPython as { python: string }).python;
+    const self = spawnSync(py, ['bench/peer/torch_cell.py', '--self-test'], { encoding: 'utf8' });
+    expect(self.status, self.stderr).toBe(0);
+    const r = await here([...GRID, '--out', whole, '--peer', 'torch']);
+    expect(r.err).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('[reproduce] 2 cells: 2 finished, 0 to run');
+    const peerCell = join(whole, 'two-classes', 'peer-torch', 'supcon-50', 'seed-1');
+    const summary = JSON.parse(readFileSync(join(peerCell, 'summary.json'), 'utf8'));
+    expect(summary.peer).toMatch(/^torch /);
+    expect(summary.config.binaryTotal).toBe(100);
+    expect(summary.trainCounts).toEqual([50, 50]);
+    const res = results(whole);
+    expect(res.peer.name).toBe('torch');
+    expect(res.peer.groups[0].seeds).toEqual([0, 1]);
+    expect(Object.keys(res.peer.groups[0].metrics)).toEqual(expect.arrayContaining(['balacc', 'auc', 'saa_min', 'cac_maj']));
+    const md = readFileSync(join(whole, 'two-classes', 'results.md'), 'utf8');
+    expect(md).toMatch(/\| SupCon, 50 % \(torch\) \| 2 \|/);
+    expect(md).toContain('## Ours against the torch peer');
+  }, 180_000);
 });

@@ -7,7 +7,7 @@ import { judgeClaims, parseCheck, parseClaims } from '../src/reproduce/claims.js
 import { CLAIMS_FILE } from '../src/reproduce/node/reproduce.js';
 import { renderHtml, renderMarkdown } from '../src/reproduce/render.js';
 import { aggregate, claimData, METRICS, type CellFiles, type GroupCells } from '../src/reproduce/results.js';
-import { interval, pairedDifference, t975 } from '../src/reproduce/stats.js';
+import { interval, pairedDifference, t975, unpairedDifference } from '../src/reproduce/stats.js';
 import { suite, SUITE_NAMES, SCALES } from '../src/reproduce/suites.js';
 import { parseReproduceArgs } from '../src/cli/reproduce.js';
 
@@ -31,6 +31,18 @@ describe('statistics over seeds', () => {
     expect(t975(30)).toBeCloseTo(2.042, 3);
     expect(t975(200)).toBe(1.96);
     expect(() => t975(0)).toThrow(/positive integer/);
+  });
+
+  it('unpaired differences (ours against a peer with other random streams): Welch standard error, conservative df', () => {
+    const a = interval([10, 12, 14]);
+    const b = interval([11, 11.5, 12, 12.5]);
+    const d = unpairedDifference(a, b);
+    expect(d.mean).toBeCloseTo(12 - 11.75, 12);
+    const se = Math.sqrt(4 / 3 + b.sd ** 2 / 4);
+    expect(d.sd).toBeCloseTo(se, 12);
+    // df = min(3, 4) − 1 = 2: t = 4.303.
+    expect(d.hi - d.mean).toBeCloseTo(4.3027 * se, 3);
+    expect(unpairedDifference(interval([1]), b).lo).toBeNaN();
   });
 
   it('one value has a mean but no interval; no value or a NaN is an error', () => {

@@ -4,11 +4,10 @@
 // Rerunning the same command skips finished cells and resumes interrupted ones. Writes
 // <out>/<suite>/results.{md,json,html}; prints each claim's verdict and, last, one JSON summary.
 // Bad arguments: one line and exit status 2; interrupted (Ctrl-C): exit status 130, resumable.
-import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DATASET_NAMES } from '../data/datasets.js';
-import { PEERS, type Cell, type Peer } from '../reproduce/node/grid.js';
+import { PEERS, torchAvailable, type Cell, type Peer } from '../reproduce/node/grid.js';
 import { CLAIMS_FILE, loadClaims, reproduceGeometry, reproduceSuite, selectGroups } from '../reproduce/node/reproduce.js';
 import { evidenceText } from '../reproduce/render.js';
 import { SCALES, SUITE_NAMES, suite, type Scale, type SuiteData, type SuiteName } from '../reproduce/suites.js';
@@ -118,7 +117,7 @@ export function parseReproduceArgs(argv: string[]): Parsed | 'help' {
   }
   const unknown = only?.filter((g) => !known.has(g)) ?? [];
   if (unknown.length) throw new UsageError(`--only: no group ${unknown.join(', ')} in ${suites.join(', ')} (groups: ${[...known].join(', ')})`);
-  if (parsed.peer === 'torch' && spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) {
+  if (parsed.peer === 'torch' && !torchAvailable()) {
     throw new UsageError('--peer torch needs python3 with PyTorch (SETUP_BENCH=1 npm run setup installs Debian\'s python3-torch)');
   }
   return parsed;

@@ -7,7 +7,7 @@ import { page } from '../report/render.js';
 import { barChart, esc, lineChart, type Series } from '../report/svg.js';
 import type { Verdict } from './claims.js';
 import { METRICS, type GroupResult, type SuiteResults } from './results.js';
-import { interval, type Interval } from './stats.js';
+import { interval, unpairedDifference, type Interval } from './stats.js';
 
 /** "12.3 ± 0.4" (mean ± sd over seeds), "12.3" for one seed; digits from the metric's unit. */
 export function meanSd(iv: Interval | undefined, unit: string): string {
@@ -43,6 +43,27 @@ function mainRows(r: SuiteResults): { head: string[]; rows: string[][] } {
     if (p) rows.push(row(p, ` (${r.peer!.name})`));
   }
   return { head, rows };
+}
+
+/**
+ * Ours against the peer, group by group, on the suite's first four columns: the difference of means
+ * with its 95 % interval (unpaired: the two implementations draw different random streams), and
+ * whether they agree within the seed spread (the interval includes 0).
+ */
+function peerRows(r: SuiteResults): { head: string[]; rows: string[][] } | null {
+  if (!r.peer) return null;
+  const cols = r.suite.columns.slice(0, 4);
+  const rows = r.groups.flatMap((g) => {
+    const p = r.peer!.groups.find((x) => x.group.id === g.group.id);
+    if (!p) return [];
+    return [[g.group.label, ...cols.map((c) => {
+      if (!g.metrics[c] || !p.metrics[c]) return '–';
+      const d = unpairedDifference(g.metrics[c], p.metrics[c]);
+      const agree = !Number.isFinite(d.lo) ? 'one seed' : d.lo <= 0 && d.hi >= 0 ? 'agree' : 'DIFFER';
+      return `${ivText(d, METRICS[c].unit === '%' ? 1 : 3)} ${agree}`;
+    })]];
+  });
+  return { head: ['group', ...cols.map((c) => `${METRICS[c].label}: ours − ${r.peer!.name}`)], rows };
 }
 
 /** Per-class accuracy head → tail (mean ± sd), long-tail suites only. */
@@ -112,6 +133,8 @@ export function renderMarkdown(r: SuiteResults, geometry?: GeometryRow[]): strin
     const m = mainRows(r);
     parts.push('## Results', '', mdTable(m.head, m.rows), '');
   }
+  const peer = peerRows(r);
+  if (peer) parts.push(`## Ours against the ${r.peer!.name} peer`, '', 'Difference of the means [95 % interval, unpaired]; *agree* when the interval includes 0, i.e. the two implementations agree within the seed-to-seed spread.', '', mdTable(peer.head, peer.rows), '');
   const pc = perClassRows(r);
   if (pc) parts.push('## Per-class accuracy (%), head → tail (training images in brackets)', '', mdTable(pc.head, pc.rows), '');
   const geo = geometryRows(geometry);
@@ -160,6 +183,8 @@ export function renderHtml(r: SuiteResults, geometry?: GeometryRow[]): string {
     const m = mainRows(r);
     body += `<h2>Results</h2>${htmlTable(m.head, m.rows)}`;
   }
+  const peer = peerRows(r);
+  if (peer) body += `<h2>Ours against the ${esc(r.peer!.name)} peer</h2><p class="cap">Difference of the means [95 % interval, unpaired]; agree when the interval includes 0.</p>${htmlTable(peer.head, peer.rows)}`;
   body += collapsePlots(r) + perClassPlot(r);
   const pc = perClassRows(r);
   if (pc) body += `<h3>Per-class accuracy (%)</h3>${htmlTable(pc.head, pc.rows)}`;

@@ -46,3 +46,17 @@ export function pairedDifference(a: ReadonlyMap<number, number>, b: ReadonlyMap<
   if (seeds.length === 0) throw new Error('pairedDifference: no seed in common');
   return { ...interval(seeds.map((s) => a.get(s)! - b.get(s)!)), seeds };
 }
+
+/**
+ * The interval of mean(a) − mean(b) for two independent samples given as intervals (Welch's standard
+ * error; degrees of freedom min(n_a, n_b) − 1, the conservative choice): for runs whose random streams
+ * differ, such as ours and a peer implementation's, where pairing by seed means nothing.
+ */
+export function unpairedDifference(a: Interval, b: Interval): Interval {
+  const mean = a.mean - b.mean;
+  const df = Math.min(a.n, b.n) - 1;
+  if (df < 1) return { n: Math.min(a.n, b.n), mean, sd: NaN, lo: NaN, hi: NaN };
+  const se = Math.sqrt(a.sd ** 2 / a.n + b.sd ** 2 / b.n);
+  const half = t975(df) * se;
+  return { n: Math.min(a.n, b.n), mean, sd: se, lo: mean - half, hi: mean + half };
+}

@@ -2,8 +2,8 @@
 // under <out>/<suite>/peer-torch/...): a finished cell (summary.json written) is skipped, an interrupted
 // one resumes from its checkpoint, a new one starts; so the command can be killed and run again.
 
-import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pathExists } from '../../data/node/idx-files.js';
@@ -72,22 +72,32 @@ const jsonBytes = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v)}
 
 const PEER_SCRIPT = fileURLToPath(new URL('../../../bench/peer/torch_cell.py', import.meta.url));
 
+/**
+ * Whether the PyTorch peer can run: python3 on the PATH, or Debian's /usr/bin/python3 (where
+ * python3-torch installs it, and where the peer re-executes itself when another python3 comes first).
+ */
+export function torchAvailable(): boolean {
+  return ['python3', '/usr/bin/python3'].some((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+}
+
 /** Runs one cell with the PyTorch peer: `python3 bench/peer/torch_cell.py CONFIG.json DIR`. */
 async function runPeerCell(cell: Cell, log: (line: string) => void, signal?: AbortSignal): Promise<void> {
   if (!(await pathExists(PEER_SCRIPT))) throw new UsageError(`--peer torch: ${PEER_SCRIPT} is missing`);
   const { config } = resolveConfig(parseTrainArgs(cell.argv).config);
   const configPath = join(cell.dir, 'peer-config.json');
+  await mkdir(cell.dir, { recursive: true });
   await writeFileAtomic(configPath, jsonBytes({ config }));
   await new Promise<void>((resolve, reject) => {
     const child = spawn('python3', [PEER_SCRIPT, configPath, cell.dir], { stdio: ['ignore', 'pipe', 'pipe'], signal });
     let err = '';
-    child.stdout.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach((l) => log(`  [torch] ${l}`)));
+    // The peer's per-step lines are left out, as ours are without a terminal.
+    child.stdout.on('data', (d: Buffer) => d.toString().split('\n').filter((l) => l && !/ step \d+\/\d+ /.test(l)).forEach((l) => log(`  ${l}`)));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', (e) => reject(e.name === 'AbortError' ? e : new UsageError(`--peer torch: cannot run python3 (${e.message}); install it with SETUP_BENCH=1 npm run setup`)));
     child.on('close', (code) => {
       const last = err.trim().split('\n').pop() ?? '';
       if (code === 0) resolve();
-      else if (/No module named 'torch'/.test(err)) reject(new UsageError('--peer torch: PyTorch is not installed (SETUP_BENCH=1 npm run setup installs Debian\'s python3-torch)'));
+      else if (/PyTorch is not installed|No module named 'torch'/.test(err)) reject(new UsageError('--peer torch: PyTorch is not installed (SETUP_BENCH=1 npm run setup installs Debian\'s python3-torch)'));
       else if (code === 3) reject(new UsageError(last));
       else reject(new Error(`torch peer failed on ${cell.dir} (exit ${code}): ${last}`));
     });
