@@ -16,7 +16,7 @@ import { TrainingAborted, type StepProgress } from '../train/loop.js';
 import { parseTrainArgs } from '../train/node/args.js';
 import { progressLine } from '../train/node/trainer.js';
 import { UsageError } from '../train/options.js';
-import type { CliIo } from './train.js';
+import { processIo, type CliIo } from './train.js';
 
 const HELP = `Usage: npm run reproduce -- --suite NAME [options]
 
@@ -122,13 +122,6 @@ export function parseReproduceArgs(argv: string[]): Parsed | 'help' {
   }
   return parsed;
 }
-
-const processIo: CliIo = {
-  out: (l) => console.log(l),
-  err: (l) => console.error(l),
-  tty: Boolean(process.stdout.isTTY),
-  write: (t) => process.stdout.write(t),
-};
 
 /** Runs the CLI on `argv`; returns the exit status (0 done, 1 failed, 2 bad arguments, 130 interrupted). */
 export async function main(argv: string[], io: CliIo = processIo, signal?: AbortSignal): Promise<number> {

@@ -57,7 +57,8 @@ export interface CliIo {
   write: (text: string) => void;
 }
 
-const processIo: CliIo = {
+/** The process's own stdout and stderr. */
+export const processIo: CliIo = {
   out: (l) => console.log(l),
   err: (l) => console.error(l),
   tty: Boolean(process.stdout.isTTY),
