@@ -23,7 +23,6 @@ export function evidenceText(v: Verdict): string {
   return v.evidence.map((e) => `${e.what}: ${ivText(e.interval)} (${e.claimed})`).join('; ');
 }
 
-const VERDICT_MARK: Record<string, string> = { holds: '✅ holds', 'does not hold': '❌ does not hold', 'not resolved at this scale': '➖ not resolved at this scale', 'not run': '· not run' };
 
 function mdTable(head: string[], rows: string[][]): string {
   const line = (r: string[]) => `| ${r.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -111,7 +110,7 @@ export interface GeometryRow {
 }
 
 function verdictRows(verdicts: Verdict[]): string[][] {
-  return verdicts.map((v) => [v.claim.id, v.claim.text, v.claim.source, v.claim.paper, evidenceText(v), `${VERDICT_MARK[v.verdict]}${v.reason ? ` (${v.reason})` : ''}`]);
+  return verdicts.map((v) => [v.claim.id, v.claim.text, v.claim.source, v.claim.paper, evidenceText(v), `**${v.verdict}**${v.reason ? ` (${v.reason})` : ''}`]);
 }
 
 const header = (r: SuiteResults) => r.suite.name === 'geometry' ? [
@@ -143,8 +142,13 @@ export function renderMarkdown(r: SuiteResults, geometry?: GeometryRow[]): strin
   return `${parts.join('\n')}\n`;
 }
 
+/** An HTML table; text cells are left-aligned (numbers stay right-aligned), **bold** as in Markdown. */
 function htmlTable(head: string[], rows: string[][]): string {
-  return `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</table>`;
+  const cell = (c: string) => {
+    const text = esc(c).replace(/\*\*(.+?)\*\*/g, '<b>$1</b>');
+    return /^[-−–\d]/.test(c) ? `<td>${text}</td>` : `<td style="text-align:left">${text}</td>`;
+  };
+  return `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('')}</table>`;
 }
 
 /** SAA and CAC of the minority against the minority share, one series per loss (two-classes suites). */
@@ -155,7 +159,7 @@ function collapsePlots(r: SuiteResults): string {
   const plot = (metric: string) => {
     const series: Series[] = methods.map((m) => {
       const gs = shared.filter((g) => g.group.method === m && g.metrics[metric]).sort((a, b) => a.group.share! - b.group.share!);
-      return { name: m, x: gs.map((g) => g.group.share!), y: gs.map((g) => g.metrics[metric].mean), errors: gs.map((g) => g.metrics[metric].sd || 0) };
+      return { name: gs[0]?.group.label.split(',')[0] ?? m, x: gs.map((g) => g.group.share!), y: gs.map((g) => g.metrics[metric].mean), errors: gs.map((g) => g.metrics[metric].sd || 0) };
     });
     return lineChart(series, { xLabel: 'minority share (%)', yLabel: `${METRICS[metric].label} (%)`, logX: true, width: 420 });
   };

@@ -159,7 +159,7 @@ export function suite(name: SuiteName, scale: Scale, data: SuiteData = {}): Suit
       scaleNote: scale === 'paper'
         ? `the paper's configuration (${preset}: CIFAR-100-LT, ResNet-32) for every group`
         : scale === 'cpu'
-          ? `the small CNN (8/16/32), linear classifier, trained 4 epochs on a long tail with n_max = 600 (1487 images; the papers: CIFAR-100-LT, 10 847 images, ResNet-32, 200–400 epochs); a balanced test set of 200 images a class${name === 'rebsupcon' ? '; queue of 512 keys, key-encoder momentum 0.99 (the paper: 4096, 0.999)' : ''}`
+          ? `the small CNN (8/16/32), linear classifier, trained 4 epochs on a long tail with n_max = 600 (1485 images; the papers: CIFAR-100-LT, 10 847 images, ResNet-32, 200–400 epochs); a balanced test set of 200 images a class${name === 'rebsupcon' ? '; queue of 512 keys, key-encoder momentum 0.99 (the paper: 4096, 0.999)' : ''}`
           : 'a pipeline check: 2 epochs on a tiny long tail',
       columns: ['top1', 'many', 'medium', 'few'],
     };
