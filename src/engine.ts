@@ -3,7 +3,7 @@
 // calls flush(), or the uniform arena fills. Nothing is read back unless asked.
 import { acquireDevice, type AdapterDescription, type DeviceOptions } from './gpu/device.js';
 import { DeviceError } from './gpu/errors.js';
-import { KernelCache, type Constants } from './gpu/kernels.js';
+import { KernelCache, type Constants, type Generated } from './gpu/kernels.js';
 import { BufferPool } from './gpu/pool.js';
 import type { ShaderFamily } from './gpu/shaders.gen.js';
 import type { Tensor } from './tensor.js';
@@ -40,6 +40,8 @@ export interface Dispatch {
   family: ShaderFamily;
   entry: string;
   constants?: Constants;
+  /** Generated constants and optional features of the module (see src/gpu/kernels.ts). */
+  generated?: Generated;
   /** Contents of the uniform at binding 0 (at most 256 bytes). */
   params: ArrayBuffer;
   /** Storage buffers bound at 1, 2, ... in order; null leaves a binding the entry point does not use. */
@@ -151,7 +153,7 @@ export class Engine {
     this.checkHealthy();
     if (d.params.byteLength > PARAMS_MAX) throw new Error(`${d.family}.${d.entry}: uniforms exceed ${PARAMS_MAX} bytes`);
     if (this.dispatches >= this.maxDispatches) this.flush();
-    const pipeline = this.kernels.pipeline(d.family, d.entry, d.constants);
+    const pipeline = this.kernels.pipeline(d.family, d.entry, d.constants, d.generated);
     const offset = this.dispatches * this.slot;
     this.arenaData.set(new Uint8Array(d.params), offset);
     this.dispatches++;
