@@ -11,10 +11,10 @@
 // leftovers instead of zeros, so the check is stricter, not looser.
 import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
-import { defaultConv, defaultPicks, setTuning, styleOf, type ConvKind, type ConvVariant, type MatmulVariant } from '../src/ops/tuning/variants.js';
+import { defaultConv, pinVariant, type ConvKind, type ConvVariant } from '../src/ops/tuning/variants.js';
 import { conv2dRef, type ConvParams } from './reference/conv.js';
 import { expectClose, randomArr, rng } from './reference/check.js';
-import { arr, matmulRef, type Arr } from './reference/ops.js';
+import { arr, matmulRef, roundToF16, type Arr } from './reference/ops.js';
 
 const NO_ZERO_INIT = 'enable-dawn-features=disable_workgroup_init';
 let e = await T.init({ log: false, dawnFlags: [NO_ZERO_INIT] });
@@ -24,30 +24,8 @@ const next = rng(77);
 /** f32 sums of up to ~100 products of values below 2 (and f16 inputs rounded before the reference). */
 const TOL = 1e-5;
 
-/** The nearest f16 value (ties to even), so the reference sees what f16 storage keeps. */
-function toF16(x: number): number {
-  const a = Math.abs(x);
-  if (a === 0 || !Number.isFinite(a)) return x;
-  let exp = Math.max(-14, Math.floor(Math.log2(a)));
-  if (exp > -14 && 2 ** exp > a) exp--;
-  const ulp = 2 ** (exp - 10);
-  const q = a / ulp;
-  const f = Math.floor(q);
-  const rounded = q - f > 0.5 || (q - f === 0.5 && f % 2 === 1) ? f + 1 : f;
-  return Math.sign(x) * rounded * ulp;
-}
-
-const rounded = (a: Arr, half: boolean) => (half ? arr(a.shape, a.data.map(toF16)) : a);
-
-/** Makes `e` run `v` for `kind` (and today's defaults for everything else). */
-function useVariant(kind: 'matmul' | ConvKind, v: MatmulVariant | ConvVariant): void {
-  const picks = defaultPicks(e, kind === 'matmul' ? styleOf(v as MatmulVariant) : 'register');
-  if (kind === 'matmul') picks.matmul = { default: v as MatmulVariant, classes: {} };
-  else picks.conv[kind] = { default: v as ConvVariant, classes: {} };
-  const style = styleOf(picks.matmul.default);
-  setTuning(e, { source: 'test', style, ...picks });
-  e.matmulVariant = style;
-}
+/** `a` as f16 storage keeps it (under f16), else unchanged. */
+const rounded = (a: Arr, half: boolean) => (half ? arr(a.shape, a.data.map(roundToF16)) : a);
 
 async function checkMatmul(name: string, half: boolean): Promise<void> {
   const cases: [number, number, number][] = [[33, 13, 70], [20, 12, 36]];
@@ -116,7 +94,7 @@ const kindsOfConv: ConvKind[] = ['forward', 'dgrad', 'wgrad'];
 describe('every matmul variant matches the float64 reference', () => {
   for (const v of T.matmulCandidates(e)) {
     it(T.variantName(v), async () => {
-      useVariant('matmul', v);
+      pinVariant(e, 'matmul', v);
       await checkMatmul(T.variantName(v), false);
     });
   }
@@ -129,7 +107,7 @@ for (const kind of kindsOfConv) {
   describe(`every conv2d ${kind} variant matches the float64 reference`, () => {
     for (const v of T.convCandidates(e, kind).filter((x) => !isDefault(kind, x))) {
       it(T.variantName(v), async () => {
-        useVariant(kind, v);
+        pinVariant(e, kind, v);
         await checkConv(kind, T.variantName(v), false);
       });
     }
@@ -141,7 +119,7 @@ describe.skipIf(!hasF16)('f16 storage, f32 accumulation: every variant against f
     e.f16Storage = true;
     try {
       for (const v of T.matmulCandidates(e)) {
-        useVariant('matmul', v);
+        pinVariant(e, 'matmul', v);
         await checkMatmul(`f16 ${T.variantName(v)}`, true);
       }
     } finally {
@@ -153,7 +131,7 @@ describe.skipIf(!hasF16)('f16 storage, f32 accumulation: every variant against f
       e.f16Storage = true;
       try {
         for (const v of T.convCandidates(e, kind)) {
-          useVariant(kind, v);
+          pinVariant(e, kind, v);
           await checkConv(kind, `f16 ${T.variantName(v)}`, true);
         }
       } finally {
@@ -172,7 +150,7 @@ describe("Dawn's null backend (shader-f16 and subgroups; validates, computes not
     for (const half of [false, true]) {
       e.f16Storage = half;
       for (const v of T.matmulCandidates(e)) {
-        useVariant('matmul', v);
+        pinVariant(e, 'matmul', v);
         names.push(T.variantName(v));
         T.scope(() => {
           for (const [transA, transB] of [[false, false], [true, true]]) {
@@ -185,7 +163,7 @@ describe("Dawn's null backend (shader-f16 and subgroups; validates, computes not
       }
       for (const kind of kindsOfConv) {
         for (const v of T.convCandidates(e, kind)) {
-          useVariant(kind, v);
+          pinVariant(e, kind, v);
           T.scope(() => {
             const x = T.zeros([2, 5, 9, 8]).requireGrad(kind === 'dgrad');
             const w = T.zeros([11, 5, 3, 3]).requireGrad(kind === 'wgrad');

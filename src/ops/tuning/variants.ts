@@ -90,6 +90,19 @@ export function setTuning(e: Engine, t: Tuning): void {
   tunings.set(e, t);
 }
 
+/**
+ * Makes `e` run variant `v` for `op` on every shape, and today's defaults for the other ops (the sweep
+ * times each candidate this way, and the tests check it).
+ */
+export function pinVariant(e: Engine, op: 'matmul' | ConvKind, v: MatmulVariant | ConvVariant): void {
+  const picks = defaultPicks(e, op === 'matmul' ? styleOf(v as MatmulVariant) : 'register');
+  if (op === 'matmul') picks.matmul = { default: v as MatmulVariant, classes: {} };
+  else picks.conv[op] = { default: v as ConvVariant, classes: {} };
+  const style = styleOf(picks.matmul.default);
+  setTuning(e, { source: `pinned ${variantName(v)}`, style, ...picks });
+  e.matmulVariant = style;
+}
+
 /** The picks of the precision in force on `e`. */
 export function picksOf(e: Engine): PrecisionPicks {
   const t = tuningOf(e);
