@@ -10,6 +10,7 @@
 //   npm run bench:sweep -- --from FILE --update-table   # the entry of an earlier run, nothing measured
 //   --budget-s N   stop timing new variants after N seconds (default 300; figures so far are kept)
 //   --no-f16       skip the f16-storage pass (run by default where the adapter has shader-f16)
+//   --only OPS     a comma-separated subset of matmul, forward, dgrad, wgrad (no entry is written then)
 //
 // Shapes. Matmul: the contrastive losses' similarity block S = Z Zᵀ (B x 128 times its transpose) and
 // its two gradient products (G Z and Gᵀ Z, B x B times B x 128), B = 256..4096; the ResNet-32 classifier
@@ -342,7 +343,7 @@ interface ClassWinner {
  * `default`: the variant with the least weighted time over every shape of the op (timed on all of them);
  * per class, the one with the least over the class's shapes where it beats the default by CLASS_MARGIN.
  */
-function winnersOf<V extends Variant>(timings: Timing[], variants: V[], today: V): { picks: Picks<V>; table: ClassWinner[] } | null {
+function winnersOf(timings: Timing[], variants: Variant[], today: Variant): { picks: Picks<Variant>; table: ClassWinner[] } | null {
   if (!timings.length) return null;
   const byName = new Map(variants.map((v) => [T.variantName(v), v]));
   const best = (ts: Timing[]) => {
@@ -358,7 +359,7 @@ function winnersOf<V extends Variant>(timings: Timing[], variants: V[], today: V
   };
   const all = best(timings);
   if (!all.name) return null;
-  const classes: Record<string, V> = {};
+  const classes: Record<string, Variant> = {};
   const table: ClassWinner[] = [];
   for (const cls of [...new Set(timings.map((t) => t.class))]) {
     const b = best(timings.filter((t) => t.class === cls));
@@ -420,30 +421,34 @@ async function main(): Promise<void> {
     forward: [], dgrad: [], wgrad: [],
   };
   for (const kind of CONV_KINDS) candidates[kind] = T.convCandidates(e, kind).filter((v) => !quick || quickConv(e, kind, v));
+  const only = option('only')?.split(',');
+  const ops = (['matmul', ...CONV_KINDS] as Op[]).filter((op) => !only || only.includes(op));
   for (const half of precisions) {
     e.f16Storage = half;
-    for (const op of ['matmul', ...CONV_KINDS] as Op[]) {
+    for (const op of ops) {
       log(`${op}${half ? ' (f16 storage)' : ''}: ${candidates[op].length} variants`);
       await sweepOp(e, op, half, candidates[op], started, results);
     }
   }
   e.f16Storage = false;
 
-  const picksFor = (precision: 'f32' | 'f16'): { picks: PrecisionPicks; tables: Record<Op, ClassWinner[]> } | null => {
+  // Winners of each op timed; picks (an entry) only when all four ops have one.
+  const winnersFor = (precision: 'f32' | 'f16') => {
     const of = (op: Op) => results.timings.filter((t) => t.op === op && t.precision === precision);
-    const mm = winnersOf(of('matmul'), candidates.matmul as MatmulVariant[], today.matmul.default);
-    const conv = CONV_KINDS.map((k) => winnersOf(of(k), candidates[k] as ConvVariant[], today.conv[k].default));
-    if (!mm || conv.some((c) => !c)) return null;
-    return {
-      picks: { matmul: mm.picks, conv: Object.fromEntries(CONV_KINDS.map((k, i) => [k, conv[i]!.picks])) as PrecisionPicks['conv'] },
-      tables: { matmul: mm.table, forward: conv[0]!.table, dgrad: conv[1]!.table, wgrad: conv[2]!.table },
-    };
+    const todayOf = (op: Op): Variant => (op === 'matmul' ? today.matmul.default : today.conv[op].default);
+    const won = Object.fromEntries(ops.map((op) => [op, winnersOf(of(op), candidates[op], todayOf(op))]));
+    const tables = Object.fromEntries(Object.entries(won).filter(([, w]) => w).map(([op, w]) => [op, w!.table])) as Partial<Record<Op, ClassWinner[]>>;
+    const all = (['matmul', ...CONV_KINDS] as Op[]).every((op) => won[op]);
+    const picks: PrecisionPicks | null = all
+      ? { matmul: won.matmul!.picks as Picks<MatmulVariant>, conv: Object.fromEntries(CONV_KINDS.map((k) => [k, won[k]!.picks])) as PrecisionPicks['conv'] }
+      : null;
+    return { picks, tables };
   };
-  const f32 = picksFor('f32');
-  const f16 = withF16 ? picksFor('f16') : null;
+  const f32 = winnersFor('f32');
+  const f16 = withF16 ? winnersFor('f16') : null;
 
   for (const [label, w] of [['f32', f32], ['f16 storage', f16]] as const) {
-    if (!w) continue;
+    if (!w || !Object.keys(w.tables).length) continue;
     log('');
     log(`winners per shape class (${label}); ms = weighted time per training step over the class's shapes`);
     log(formatTable([
@@ -457,7 +462,7 @@ async function main(): Promise<void> {
   if (results.skipped.length) log(`skipped: ${results.skipped.length} (see JSON)`);
 
   const a = e.adapter;
-  const entry: WinnersEntry | null = f32 && {
+  const entry: WinnersEntry | null = f32.picks && {
     // An architecture names the chip family; without one, the device string has to.
     adapter: { vendor: a.vendor, architecture: a.architecture, ...(a.architecture ? {} : { device: a.device }), description: a.description },
     measured: {
@@ -468,7 +473,7 @@ async function main(): Promise<void> {
       shapes: quick ? 'ResNet-32 convs at batch 4, contrastive B = 256' : 'ResNet-32 convs at batch 128, contrastive B = 256..4096',
     },
     ...f32.picks,
-    ...(f16 ? { f16: f16.picks } : {}),
+    ...(f16?.picks ? { f16: f16.picks } : {}),
   };
   const json = {
     bench: 'sweep',
@@ -480,15 +485,15 @@ async function main(): Promise<void> {
     checks: results.checks,
     timings: results.timings,
     skipped: results.skipped,
-    winners: { f32: f32?.tables ?? null, f16: f16?.tables ?? null },
+    winners: { f32: f32.tables, f16: f16?.tables ?? null },
     entry,
   };
   const outFile = option('out') ?? 'sweep.json';
   writeFileSync(outFile, `${JSON.stringify(json, null, 1)}\n`);
   log(`\nfigures: ${outFile}; sweep took ${json.seconds.toFixed(0)} s`);
   if (!entry) {
-    log('no entry: some op has no variant timed on all its shapes');
-    process.exitCode = 1;
+    log(`no entry: ${only ? '--only' : 'some op has no variant timed on all its shapes'}`);
+    if (!only) process.exitCode = 1;
     return;
   }
   const known = existsSync(TABLE_PATH) ? findEntry(parseWinners(JSON.parse(readFileSync(TABLE_PATH, 'utf8'))), a) : undefined;
