@@ -1,7 +1,8 @@
 // Conv2d family: 2-D convolution of NCHW images with OIHW weights (stride, zero padding; dilation 1,
-// groups 1) as implicit GEMM, in three entry points: forward, gradient w.r.t. the input (dgrad) and
-// gradient w.r.t. the weights (wgrad). No im2col matrix is materialised: each kernel computes the
-// addresses of the GEMM operands on the fly.
+// groups 1) as implicit GEMM, three of them: forward, gradient w.r.t. the input (dgrad) and gradient
+// w.r.t. the weights (wgrad), each a register-tiled entry point, and all three in one workgroup-tiled
+// entry point. No im2col matrix is materialised: each kernel computes the addresses of the GEMM
+// operands on the fly.
 //
 // Math (x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q], P = (H + 2 PH - R) / SH + 1, Q = (W + 2 PW - S) / SW + 1,
 // x read as 0 outside the image):
@@ -19,7 +20,8 @@
 // Bindings (group 0): 0 uniform Params; 1 out (read_write, f32): y, dx, or dw partials [parts, K, C, R, S];
 // 2 x [N, C, H, W]; 3 w [K, C, R, S]; 4 dy [N, K, P, Q]; 5 bias [K] (f32). All contiguous. x, w and dy hold
 // `In` values: f32, or f16 where mixed precision stores the operands in half precision (accumulation is
-// always f32). Each entry point binds only what it reads: forward 2, 3, 5; dgrad 3, 4; wgrad 2, 4. Without
+// always f32). Each register entry point binds only what it reads: forward 2, 3, 5; dgrad 3, 4; wgrad 2, 4;
+// conv2d_tiled declares all five (the host binds an operand it reads in place of the others). Without
 // HAS_BIAS, binding 5 is a placeholder that is never read.
 //
 // Two tilings of each GEMM: register tiling (conv2d_forward, conv2d_dgrad, conv2d_wgrad; no workgroup
@@ -67,7 +69,8 @@
 //            of BK output columns q (parts as for conv2d_wgrad).
 //   Dispatch: (ceil(columns / BN), ceil(rows / BM), parts) with parts = 1 for forward and dgrad.
 
-// Generated constants (see above; these defaults are never dispatched).
+// Generated constants (see above): In as written is the f32 build; conv2d_tiled is always dispatched
+// with its variant's block constants.
 alias In = f32;
 const BM: u32 = 32u;
 const BN: u32 = 64u;

@@ -38,10 +38,13 @@
 //   Each of staging and multiplying has one call site (the code stays small for the shader compiler).
 //   Dispatch: (ceil(N / BN), ceil(M / BM), batch).
 // matmul_subgroup (adapters with the `subgroups` feature): the threads and outputs of matmul_tiled,
-//   without workgroup memory. The lanes of a subgroup lie in one row of threads (WX a multiple of the
-//   subgroup size: src/ops/matmul.ts checks the adapter's sizes), so they share their TM rows of A: for
-//   each run of `subgroup_size` values of k, lane j loads A[rows, k0 + j] and the others get them by
-//   subgroupShuffle; each thread reads its own TN values of B's row k. Dispatch as matmul_tiled.
+//   without workgroup memory. The lanes of a subgroup lie in one row of threads, so they share their
+//   TM rows of A: for each run of `subgroup_size` values of k, lane j loads A[rows, k0 + j] and the
+//   others get them by subgroupShuffle; each thread reads its own TN values of B's row k (a quad at
+//   once with B_VEC where B is stored [K, N]). That needs WX to be a multiple of the adapter's largest
+//   subgroup and subgroups made of consecutive invocations, which WebGPU does not promise:
+//   src/ops/tuning/variants.ts checks the first, the sweep's float64 check each adapter's behaviour.
+//   Dispatch as matmul_tiled.
 
 // Generated constants (see the header).
 alias In = f32;
