@@ -144,3 +144,22 @@ describe('parseWinners', () => {
     for (const x of t.entries) expect(x.measured).toHaveProperty('date');
   });
 });
+
+describe('specialising a kernel family', () => {
+  it('refuses an undeclared generated constant, a feature the adapter lacks, and f16 storage without shader-f16', async () => {
+    expect(() => e.kernels.pipeline('matmul', 'matmul_tiled', {}, { consts: { BMX: 32 } })).toThrow(
+      'shaders/matmul.wgsl declares no generated constant BMX',
+    );
+    expect(() => e.kernels.pipeline('matmul', 'matmul_tiled', {}, { consts: { NBUF: true } })).toThrow('generated constant NBUF (u32) cannot take true');
+    const missing = (['shader-f16', 'subgroups'] as const).filter((f) => !e.features.has(f));
+    for (const f of missing) {
+      expect(() => e.kernels.pipeline('matmul', 'matmul_tiled', {}, { features: [f] })).toThrow(`needs the adapter feature ${f}, which this adapter lacks`);
+    }
+    if (!e.features.has('shader-f16')) {
+      T.engine().destroy();
+      await expect(T.init({ log: false, f16Storage: true })).rejects.toThrow(/init: f16Storage needs the adapter feature shader-f16, which .* lacks/);
+      e = await T.init({ log: false });
+    }
+  });
+});
+

@@ -55,7 +55,7 @@ function formatValue(family: string, name: string, type: string | undefined, val
  * requested features kept and the others blanked, their extensions enabled on the first line (so line
  * numbers stay those of the file).
  */
-export function specialise(family: ShaderFamily, g: Generated = {}): string {
+function specialise(family: ShaderFamily, g: Generated = {}): string {
   const features = g.features ?? [];
   let text = SHADER_SOURCES[family].replace(SECTION, (whole, feature: string, body: string) => {
     if (!(feature in EXTENSIONS)) throw new Error(`shaders/${family}.wgsl: '#if ${feature}' names no optional feature (${Object.keys(EXTENSIONS).join(', ')})`);
@@ -86,16 +86,10 @@ export class KernelCache {
 
   /** Compiles every family as written and throws a ShaderCompileError (file:line:column) on the first error. */
   async compileAll(): Promise<void> {
-    for (const family of Object.keys(SHADER_SOURCES) as ShaderFamily[]) await this.check(family);
-  }
-
-  /** Compiles one specialisation of a family and throws a ShaderCompileError on its first error. */
-  async check(family: ShaderFamily, g?: Generated): Promise<void> {
-    const info = await this.module(family, g).getCompilationInfo();
-    const error = info.messages.find((m) => m.type === 'error');
-    if (error) {
-      const what = g ? `shaders/${family}.wgsl specialised ${generatedKey(g)}` : `shaders/${family}.wgsl`;
-      throw new ShaderCompileError(what, error.lineNum, error.linePos, error.message);
+    for (const family of Object.keys(SHADER_SOURCES) as ShaderFamily[]) {
+      const info = await this.module(family).getCompilationInfo();
+      const error = info.messages.find((m) => m.type === 'error');
+      if (error) throw new ShaderCompileError(`shaders/${family}.wgsl`, error.lineNum, error.linePos, error.message);
     }
   }
 
