@@ -216,8 +216,8 @@ function relativeError(gpu: ArrayLike<number>, ref: ArrayLike<number>): number {
 
 const KERNELS: Kernel[] = [
   {
-    id: 'matmul', tab: 'matmul', title: 'Matrix multiply', family: 'matmul', entries: ['matmul_register', 'matmul_shared'],
-    uses: 'one dispatch of matmul_register (register tiling: 8 × 8 outputs per thread) or matmul_shared (64 × 64 tiles in workgroup memory)',
+    id: 'matmul', tab: 'matmul', title: 'Matrix multiply', family: 'matmul', entries: ['matmul_register', 'matmul_tiled', 'matmul_subgroup'],
+    uses: 'one dispatch of matmul_register (register tiling: 8 × 8 outputs per thread), matmul_tiled (tiles in workgroup memory: the shared tiling) or matmul_subgroup (subgroup shuffles), the variant this adapter\'s winners-table entry picks for the shape',
     formula: 'C[m, n] = Σ<sub>k</sub> A[m, k] · B[k, n]<div class="where">A: M × K, B: K × N, C: M × N, row-major float32. FLOPs: 2·M·N·K.</div>',
     params: [
       { key: 'm', label: 'M', value: 257, min: 1, max: 1024, integer: true },
@@ -250,8 +250,8 @@ const KERNELS: Kernel[] = [
     },
   },
   {
-    id: 'conv2d', tab: 'conv2d', title: '2-D convolution (forward)', family: 'conv2d', entries: ['conv2d_forward'],
-    uses: 'one dispatch of conv2d_forward (implicit GEMM: no im2col matrix; kernel size, stride and padding are pipeline constants)',
+    id: 'conv2d', tab: 'conv2d', title: '2-D convolution (forward)', family: 'conv2d', entries: ['conv2d_forward', 'conv2d_tiled'],
+    uses: 'one dispatch of conv2d_forward or conv2d_tiled, as this adapter\'s winners-table entry picks (implicit GEMM: no im2col matrix; kernel size, stride and padding are pipeline constants)',
     formula: 'y[n, k, p, q] = b[k] + Σ<sub>c, r, s</sub> w[k, c, r, s] · x[n, c, p·σ − π + r, q·σ − π + s]' +
       '<div class="where">x: N × C × H × W (0 outside the image), w: K × C × R × S, stride σ, padding π; P = ⌊(H + 2π − R)/σ⌋ + 1, Q = ⌊(W + 2π − S)/σ⌋ + 1. FLOPs: 2·N·K·P·Q·C·R·S.</div>',
     params: [

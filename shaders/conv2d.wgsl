@@ -1,7 +1,8 @@
 // Conv2d family: 2-D convolution of NCHW images with OIHW weights (stride, zero padding; dilation 1,
-// groups 1) as implicit GEMM, in three entry points: forward, gradient w.r.t. the input (dgrad) and
-// gradient w.r.t. the weights (wgrad). No im2col matrix is materialised: each kernel computes the
-// addresses of the GEMM operands on the fly.
+// groups 1) as implicit GEMM, three of them: forward, gradient w.r.t. the input (dgrad) and gradient
+// w.r.t. the weights (wgrad), each a register-tiled entry point, and all three in one workgroup-tiled
+// entry point. No im2col matrix is materialised: each kernel computes the addresses of the GEMM
+// operands on the fly.
 //
 // Math (x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q], P = (H + 2 PH - R) / SH + 1, Q = (W + 2 PW - S) / SW + 1,
 // x read as 0 outside the image):
@@ -16,10 +17,18 @@
 // Kernel size (R, S), stride (SH, SW) and padding (PH, PW) are pipeline constants (`override`), so tap
 // loops have constant bounds and the index arithmetic folds; the sizes N, C, H, W, K, P, Q are uniforms.
 //
-// Bindings (group 0): 0 uniform Params; 1 out (read_write): y, dx, or dw partials [parts, K, C, R, S];
-// 2 x [N, C, H, W]; 3 w [K, C, R, S]; 4 dy [N, K, P, Q]; 5 bias [K]. All contiguous. Each entry point binds
-// only what it reads: forward 2, 3, 5; dgrad 3, 4; wgrad 2, 4. Without HAS_BIAS, binding 5 is a
-// placeholder that is never read.
+// Bindings (group 0): 0 uniform Params; 1 out (read_write, f32): y, dx, or dw partials [parts, K, C, R, S];
+// 2 x [N, C, H, W]; 3 w [K, C, R, S]; 4 dy [N, K, P, Q]; 5 bias [K] (f32). All contiguous. x, w and dy hold
+// `In` values: f32, or f16 where mixed precision stores the operands in half precision (accumulation is
+// always f32). Each register entry point binds only what it reads: forward 2, 3, 5; dgrad 3, 4; wgrad 2, 4;
+// conv2d_tiled declares all five (the host binds an operand it reads in place of the others). Without
+// HAS_BIAS, binding 5 is a placeholder that is never read.
+//
+// Two tilings of each GEMM: register tiling (conv2d_forward, conv2d_dgrad, conv2d_wgrad; no workgroup
+// memory, best on CPU-backed adapters) and workgroup tiling (conv2d_tiled, the three GEMMs selected by
+// the pipeline constant KIND; for GPUs). Generated constants (src/gpu/kernels.ts rewrites them per
+// variant, src/ops/conv.ts chooses them): In, and conv2d_tiled's BM x BN block, BK step, TM x TN outputs
+// per thread and NBUF buffers, as in shaders/matmul.wgsl.
 //
 // Register tiling (as matmul_register): each thread owns a ROWS x COLS block of the GEMM output (each
 // 8 or 16), kept as up to four 8 x 8 Blocks of 16 vec4 fields (a row of 8 as two vec4) in a Tile. Per
@@ -45,6 +54,30 @@
 //            t = ((part * R S + tap) * ceil(C / COLS) + column tile) * ceil(K / ROWS) + row tile.
 //            Along a row of dy the valid q (those whose input column is inside the image) form one
 //            range, computed once per thread, so the innermost loop has no masks at all.
+//
+// conv2d_tiled (workgroup tiling of the same three GEMMs, as matmul_tiled): a workgroup of
+// WX x WY = (BN / TN) x (BM / TM) threads computes a BM x BN block of the GEMM output, staging per step a
+// BM x BK slab of the row operand and a BK x BN slab of the column operand in workgroup memory (zero
+// outside), NBUF = 2 staging the next while multiplying this one. Each thread stages one fixed column
+// of the column slab (THREADS a multiple of BN), so the column's pixel or filter tap is decoded once;
+// the reduction index is decoded with divisions by pipeline constants.
+//   KIND 0, forward: rows k, columns pixels (n, p, q), reduction j = (c, r, s), C R S long.
+//   KIND 1, dgrad: one dispatch per stride phase (PHASE_H, PHASE_W: pipeline constants here), rows c,
+//            columns the phase's pixels (n, i, j), reduction over k and the phase's taps r = R0 + SH u,
+//            s = S0 + SW v (u < TR, v < TS): j = (k, u, v), K TR TS long.
+//   KIND 2, wgrad: rows k, columns (c, r, s), reduction over the part's rows (n, p) and, per row, steps
+//            of BK output columns q (parts as for conv2d_wgrad).
+//   Dispatch: (ceil(columns / BN), ceil(rows / BM), parts) with parts = 1 for forward and dgrad.
+
+// Generated constants (see above): In as written is the f32 build; conv2d_tiled is always dispatched
+// with its variant's block constants.
+alias In = f32;
+const BM: u32 = 32u;
+const BN: u32 = 64u;
+const BK: u32 = 16u;
+const TM: u32 = 4u;
+const TN: u32 = 4u;
+const NBUF: u32 = 1u;
 
 struct Params {
   n: u32,
@@ -65,9 +98,9 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> w: array<f32>;
-@group(0) @binding(4) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<In>;
+@group(0) @binding(3) var<storage, read> w: array<In>;
+@group(0) @binding(4) var<storage, read> dy: array<In>;
 @group(0) @binding(5) var<storage, read> bias: array<f32>;
 
 override WG: u32 = 64;
@@ -174,19 +207,22 @@ fn shifted(o: Offsets, by: u32) -> Offsets {
 fn x8(at: Offsets, shift: u32) -> Eight {
   let l = at.l + shift;
   let h = at.h + shift;
-  return Eight(vec4<f32>(x[l.x], x[l.y], x[l.z], x[l.w]), vec4<f32>(x[h.x], x[h.y], x[h.z], x[h.w]));
+  return Eight(vec4<f32>(f32(x[l.x]), f32(x[l.y]), f32(x[l.z]), f32(x[l.w])),
+               vec4<f32>(f32(x[h.x]), f32(x[h.y]), f32(x[h.z]), f32(x[h.w])));
 }
 
 fn w8(at: Offsets, shift: u32) -> Eight {
   let l = at.l + shift;
   let h = at.h + shift;
-  return Eight(vec4<f32>(w[l.x], w[l.y], w[l.z], w[l.w]), vec4<f32>(w[h.x], w[h.y], w[h.z], w[h.w]));
+  return Eight(vec4<f32>(f32(w[l.x]), f32(w[l.y]), f32(w[l.z]), f32(w[l.w])),
+               vec4<f32>(f32(w[h.x]), f32(w[h.y]), f32(w[h.z]), f32(w[h.w])));
 }
 
 fn dy8(at: Offsets, shift: u32) -> Eight {
   let l = at.l + shift;
   let h = at.h + shift;
-  return Eight(vec4<f32>(dy[l.x], dy[l.y], dy[l.z], dy[l.w]), vec4<f32>(dy[h.x], dy[h.y], dy[h.z], dy[h.w]));
+  return Eight(vec4<f32>(f32(dy[l.x]), f32(dy[l.y]), f32(dy[l.z]), f32(dy[l.w])),
+               vec4<f32>(f32(dy[h.x]), f32(dy[h.y]), f32(dy[h.z]), f32(dy[h.w])));
 }
 
 // v where ok, else 0.
@@ -451,4 +487,252 @@ fn conv2d_wgrad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let first = part * (p.k * crs) + tap;
   store_tile(tile, k0, p.k, crs, shifted(lanes8(c0, p.c - 1u, R * S), first), in_range8(c0, p.c),
              shifted(lanes8(c0 + 8u, p.c - 1u, R * S), first), in_range8(c0 + 8u, p.c), Eight(), Eight());
+}
+
+const WX: u32 = BN / TN;
+const WY: u32 = BM / TM;
+const THREADS: u32 = WX * WY;
+override KIND: u32 = 0u;
+override PHASE_H: u32 = 0u;
+override PHASE_W: u32 = 0u;
+
+// Outputs are handled in quads (src/ops/conv.ts also checks that THREADS is a multiple of BN and BK).
+const_assert BN % 4u == 0u && BM % 4u == 0u && TM % 4u == 0u && TN % 4u == 0u;
+
+var<workgroup> slab_a: array<f32, NBUF * BK * BM>;
+var<workgroup> slab_b: array<f32, NBUF * BK * BN>;
+
+alias Acc = array<vec4<f32>, TM * TN / 4u>;
+
+// Sizes of the GEMM of this KIND: rows, columns, and (forward, dgrad) the reduction length.
+struct Gemm {
+  rows: u32,
+  cols: u32,
+  red: u32,
+}
+
+// dgrad's taps in this stride phase: r = r0() + SH u for u < taps_r(), s = s0() + SW v for v < taps_s().
+fn r0() -> u32 {
+  return (PHASE_H + PH) % SH;
+}
+
+fn s0() -> u32 {
+  return (PHASE_W + PW) % SW;
+}
+
+fn taps_r() -> u32 {
+  return select(0u, (R - r0() + SH - 1u) / SH, r0() < R);
+}
+
+fn taps_s() -> u32 {
+  return select(0u, (S - s0() + SW - 1u) / SW, s0() < S);
+}
+
+fn gemm() -> Gemm {
+  if (KIND == 0u) {
+    return Gemm(p.k, p.n * p.p * p.q, p.c * R * S);
+  }
+  if (KIND == 1u) {
+    return Gemm(p.c, p.n * p.sub_h * p.sub_w, p.k * taps_r() * taps_s());
+  }
+  return Gemm(p.k, p.c * R * S, 0u);
+}
+
+// The fixed column a thread stages: where its operand starts (`base`), the top-left corner of its
+// window (forward: input row and column; dgrad: the pixel's position in the phase grid; wgrad: r - PH
+// and s - PW, the offsets of its tap), and whether the column exists.
+struct Column {
+  base: u32,
+  row: i32,
+  col: i32,
+  ok: bool,
+}
+
+fn column(col: u32, g: Gemm) -> Column {
+  let c = min(col, g.cols - 1u);
+  if (KIND == 0u) {
+    let pq = p.p * p.q;
+    let at = c % pq;
+    return Column(c / pq * (p.c * p.h * p.w), i32(at / p.q * SH) - i32(PH), i32(at % p.q * SW) - i32(PW), col < g.cols);
+  }
+  if (KIND == 1u) {
+    let sub = p.sub_h * p.sub_w;
+    let at = c % sub;
+    return Column(c / sub * (p.k * p.p * p.q), i32(at / p.sub_w), i32(at % p.sub_w), col < g.cols);
+  }
+  let tap = c % (R * S);
+  return Column(c / (R * S) * (p.h * p.w), i32(tap / S) - i32(PH), i32(tap % S) - i32(PW), col < g.cols);
+}
+
+// The column operand at reduction index j of the step (forward, dgrad: absolute; wgrad: q, in row n, p).
+fn load_b(at: Column, j: u32, red: u32, n: u32, pp: u32) -> f32 {
+  var plane = 0u;
+  var h = 0;
+  var v = 0;
+  var rows = 0u;
+  var cols = 0u;
+  var inside = at.ok;
+  if (KIND == 0u) {
+    plane = j / (R * S) * (p.h * p.w);
+    h = at.row + i32(j % (R * S) / S);
+    v = at.col + i32(j % S);
+    rows = p.h;
+    cols = p.w;
+    inside = inside && j < red;
+  } else if (KIND == 1u) {
+    let count = max(taps_r() * taps_s(), 1u);
+    let tap = j % count;
+    let r = r0() + SH * (tap / taps_s());
+    let s = s0() + SW * (tap % taps_s());
+    plane = j / count * (p.p * p.q);
+    h = at.row + (i32(PHASE_H + PH) - i32(r)) / i32(SH);
+    v = at.col + (i32(PHASE_W + PW) - i32(s)) / i32(SW);
+    rows = p.p;
+    cols = p.q;
+    inside = inside && j < red;
+  } else {
+    plane = n * (p.c * p.h * p.w);
+    h = i32(pp * SH) + at.row;
+    v = i32(j * SW) + at.col;
+    rows = p.h;
+    cols = p.w;
+    inside = inside && j < p.q;
+  }
+  inside = inside && h >= 0 && h < i32(rows) && v >= 0 && v < i32(cols);
+  if (!inside) {
+    return 0.0;
+  }
+  let off = at.base + plane + u32(h) * cols + u32(v);
+  if (KIND == 1u) {
+    return f32(dy[off]);
+  }
+  return f32(x[off]);
+}
+
+// The row operand: row `row` (k, or c for dgrad) at reduction index j (wgrad: q, in row n, p).
+fn load_a(row: u32, j: u32, g: Gemm, n: u32, pp: u32) -> f32 {
+  if (row >= g.rows) {
+    return 0.0;
+  }
+  if (KIND == 0u) {
+    return select(0.0, f32(w[row * g.red + min(j, g.red - 1u)]), j < g.red);
+  }
+  if (KIND == 1u) {
+    if (j >= g.red) {
+      return 0.0;
+    }
+    let count = max(taps_r() * taps_s(), 1u);
+    let tap = j % count;
+    let r = r0() + SH * (tap / taps_s());
+    let s = s0() + SW * (tap % taps_s());
+    return f32(w[((j / count * p.c + row) * R + r) * S + s]);
+  }
+  return select(0.0, f32(dy[n * (p.k * p.p * p.q) + row * (p.p * p.q) + pp * p.q + min(j, p.q - 1u)]), j < p.q);
+}
+
+// Stages step `j0` (forward, dgrad: reduction indices j0..; wgrad: q = j0.. of row n, p) into buffer `buf`.
+fn stage(buf: u32, row0: u32, j0: u32, t: u32, at: Column, g: Gemm, n: u32, pp: u32) {
+  for (var e = t; e < BM * BK; e += THREADS) {
+    slab_a[buf * BK * BM + e % BK * BM + e / BK] = load_a(row0 + e / BK, j0 + e % BK, g, n, pp);
+  }
+  // THREADS is a multiple of BN: this thread's column is always t % BN.
+  for (var e = t; e < BN * BK; e += THREADS) {
+    slab_b[buf * BK * BN + e / BN * BN + e % BN] = load_b(at, j0 + e / BN, g.red, n, pp);
+  }
+}
+
+// acc += the products of buffer `buf` for thread (tx, ty) (as matmul_tiled's multiply).
+fn multiply_slab(buf: u32, tx: u32, ty: u32, acc: ptr<function, Acc>) {
+  for (var kk = 0u; kk < BK; kk++) {
+    let oa = buf * BK * BM + kk * BM;
+    let ob = buf * BK * BN + kk * BN;
+    var bv: array<vec4<f32>, TN / 4u>;
+    for (var g = 0u; g < TN / 4u; g++) {
+      let j = ob + (g * WX + tx) * 4u;
+      bv[g] = vec4<f32>(slab_b[j], slab_b[j + 1u], slab_b[j + 2u], slab_b[j + 3u]);
+    }
+    for (var h = 0u; h < TM / 4u; h++) {
+      let i = oa + (h * WY + ty) * 4u;
+      let av = vec4<f32>(slab_a[i], slab_a[i + 1u], slab_a[i + 2u], slab_a[i + 3u]);
+      for (var l = 0u; l < 4u; l++) {
+        for (var g = 0u; g < TN / 4u; g++) {
+          let r = (h * 4u + l) * (TN / 4u) + g;
+          (*acc)[r] = fma(vec4<f32>(av[l]), bv[g], (*acc)[r]);
+        }
+      }
+    }
+  }
+}
+
+// Where GEMM output (row, col) goes in `out`, for a column that exists.
+fn out_index(row: u32, col: u32, part: u32) -> u32 {
+  if (KIND == 0u) {
+    let pq = p.p * p.q;
+    return col / pq * (p.k * pq) + row * pq + col % pq;
+  }
+  if (KIND == 1u) {
+    let sub = p.sub_h * p.sub_w;
+    let at = col % sub;
+    return col / sub * (p.c * p.h * p.w) + row * (p.h * p.w) + (PHASE_H + SH * (at / p.sub_w)) * p.w + PHASE_W + SW * (at % p.sub_w);
+  }
+  return (part * p.k + row) * (p.c * R * S) + col;
+}
+
+@compute @workgroup_size(WX, WY)
+fn conv2d_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let g = gemm();
+  let row0 = wid.y * BM;
+  let col0 = wid.x * BN;
+  let part = wid.z;
+  let t = lid.y * WX + lid.x;
+  let at = column(col0 + t % BN, g);
+  // Steps: forward and dgrad over the reduction; wgrad over the part's rows (n, p), qs steps each.
+  var first = 0u;
+  var steps = (g.red + BK - 1u) / BK;
+  let qs = (p.q + BK - 1u) / BK;
+  if (KIND == 2u) {
+    let rows = p.n * p.p;
+    let per_part = (rows + p.parts - 1u) / p.parts;
+    first = min(rows, part * per_part) * qs;
+    steps = min(rows, (part + 1u) * per_part) * qs - first;
+  }
+  var acc: Acc;
+  // Pass i stages step i and multiplies step i + 1 - NBUF (as matmul_tiled).
+  for (var i = 0u; i < steps + NBUF - 1u; i++) {
+    if (i < steps) {
+      // Step i: reduction from j0 (wgrad: q from j0, in the part's row `row` = (n, p)).
+      let at_step = first + i;
+      let row = at_step / qs;
+      let j0 = select(at_step * BK, at_step % qs * BK, KIND == 2u);
+      stage(i % NBUF, row0, j0, t, at, g, row / p.p, row % p.p);
+    }
+    if (NBUF == 1u) {
+      workgroupBarrier();
+    }
+    if (i + 1u >= NBUF) {
+      multiply_slab((i + 1u - NBUF) % NBUF, lid.x, lid.y, &acc);
+    }
+    workgroupBarrier();
+  }
+  for (var h = 0u; h < TM / 4u; h++) {
+    for (var l = 0u; l < 4u; l++) {
+      let row = row0 + (h * WY + lid.y) * 4u + l;
+      if (row >= g.rows) {
+        continue;
+      }
+      var add = 0.0;
+      if (KIND == 0u && HAS_BIAS) {
+        add = bias[row];
+      }
+      for (var q = 0u; q < TN / 4u; q++) {
+        let col = col0 + (q * WX + lid.x) * 4u;
+        let v = acc[(h * 4u + l) * (TN / 4u) + q] + add;
+        for (var i = 0u; i < 4u; i++) {
+          if (col + i < g.cols) {
+            out[out_index(row, col + i, part)] = v[i];
+          }
+        }
+      }
+    }
+  }
 }

@@ -16,6 +16,11 @@ export { reshape, permute, transpose, expand, slice, concat } from './ops/shape.
 export { gather, indexSelect, scatterAdd, oneHot } from './ops/indexing.js';
 export { softmax, logSoftmax, l2Normalize, crossEntropy, type Reduction } from './ops/rowwise.js';
 export { conv2d, type Conv2dOptions } from './ops/conv.js';
+// Importing the table registers the start-up step that picks the kernels (src/ops/tuning/table.ts).
+export { findEntry, parseWinners, WINNERS_FORMAT, type AdapterKey, type WinnersEntry, type WinnersTable } from './ops/tuning/table.js';
+export {
+  convCandidates, matmulCandidates, tuningOf, variantName, type ConvKind, type ConvVariant, type MatmulVariant, type Picks, type Tuning,
+} from './ops/tuning/variants.js';
 export { batchNorm, type BatchNormOptions } from './ops/batchnorm.js';
 export { maxPool2d, avgPool2d, globalAvgPool2d, type Size2 } from './ops/pool.js';
 export { Module, Sequential, type StateValue } from './nn/module.js';

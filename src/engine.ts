@@ -3,15 +3,26 @@
 // calls flush(), or the uniform arena fills. Nothing is read back unless asked.
 import { acquireDevice, type AdapterDescription, type DeviceOptions } from './gpu/device.js';
 import { DeviceError } from './gpu/errors.js';
-import { KernelCache, type Constants } from './gpu/kernels.js';
+import { KernelCache, type Constants, type Generated } from './gpu/kernels.js';
 import { BufferPool } from './gpu/pool.js';
 import type { ShaderFamily } from './gpu/shaders.gen.js';
 import type { Tensor } from './tensor.js';
 
 /** Options of {@link init}: how to get the device, and engine tuning. */
 export interface EngineOptions extends DeviceOptions {
-  /** Matmul tiling: 'auto' measures both on this adapter at start-up and keeps the faster. */
+  /**
+   * Matmul style: 'auto' takes the adapter's entry in the winners table (src/ops/tuning/winners.json)
+   * or, for an adapter it does not know, measures both styles at start-up and keeps the faster;
+   * 'register' or 'shared' forces one.
+   */
   matmul?: 'auto' | 'register' | 'shared';
+  /** A winners table to use instead of the bundled one (same format; `npm run bench:sweep` writes entries). */
+  winners?: unknown;
+  /**
+   * Store the operands of matmul and conv2d as f16 (accumulating in f32): half the memory traffic, about
+   * 3 significant digits per operand. Needs the adapter feature `shader-f16`. Default false.
+   */
+  f16Storage?: boolean;
   /** Pooled (free) buffer bytes kept for reuse before released buffers are destroyed. Default 1 GiB. */
   maxPooledBytes?: number;
   /** Dispatches recorded before an automatic submit. Default 512. */
@@ -40,6 +51,8 @@ export interface Dispatch {
   family: ShaderFamily;
   entry: string;
   constants?: Constants;
+  /** Generated constants and optional features of the module (see src/gpu/kernels.ts). */
+  generated?: Generated;
   /** Contents of the uniform at binding 0 (at most 256 bytes). */
   params: ArrayBuffer;
   /** Storage buffers bound at 1, 2, ... in order; null leaves a binding the entry point does not use. */
@@ -64,8 +77,14 @@ export class Engine {
    * Settable, so tests can run the GPU geometry on a CPU adapter.
    */
   cooperativeThreads: number;
-  /** Chosen matmul tiling (see EngineOptions.matmul). */
+  /**
+   * Matmul style (see EngineOptions.matmul): 'register' (no workgroup memory) or 'shared' (workgroup
+   * tiling). Start-up sets it; each product then runs the variant picked for its shape class. Set to the
+   * other style (tests, demos), products run that style's variants (src/ops/matmul.ts).
+   */
   matmulVariant: 'register' | 'shared' = 'register';
+  /** Whether matmul and conv2d store their operands as f16 (see EngineOptions.f16Storage). Settable. */
+  f16Storage = false;
 
   /** Scopes opened by `scope()`: tensors created inside each, disposed when it ends. */
   readonly scopes: Set<Tensor>[] = [];
@@ -151,7 +170,7 @@ export class Engine {
     this.checkHealthy();
     if (d.params.byteLength > PARAMS_MAX) throw new Error(`${d.family}.${d.entry}: uniforms exceed ${PARAMS_MAX} bytes`);
     if (this.dispatches >= this.maxDispatches) this.flush();
-    const pipeline = this.kernels.pipeline(d.family, d.entry, d.constants);
+    const pipeline = this.kernels.pipeline(d.family, d.entry, d.constants, d.generated);
     const offset = this.dispatches * this.slot;
     this.arenaData.set(new Uint8Array(d.params), offset);
     this.dispatches++;
@@ -260,8 +279,11 @@ export class Engine {
 
 let current: Engine | null = null;
 
-/** A start-up step of {@link init}, run on each new engine before the adapter line is logged. */
-export type InitHook = (e: Engine, opts: EngineOptions) => Promise<void>;
+/**
+ * A start-up step of {@link init}, run on each new engine before the adapter line is logged; what it
+ * returns is logged with that line.
+ */
+export type InitHook = (e: Engine, opts: EngineOptions) => Promise<string | void>;
 
 // Ops that tune themselves to the adapter (the matmul tiling) register here as their module loads:
 // the engine sits below ops and must not import them, yet their measurement belongs to start-up.
@@ -286,13 +308,24 @@ export async function init(opts: EngineOptions = {}): Promise<Engine> {
   if (current) return current;
   const { device, adapter } = await acquireDevice(opts);
   const e = new Engine(device, adapter, opts);
+  if (opts.f16Storage) {
+    if (!e.features.has('shader-f16')) {
+      e.destroy();
+      throw new Error(`init: f16Storage needs the adapter feature shader-f16, which ${e.describeAdapter()} lacks (its features: ${[...e.features].join(', ') || 'none'})`);
+    }
+    e.f16Storage = true;
+  }
   await e.kernels.compileAll();
   current = e;
-  for (const hook of initHooks) await hook(e, opts);
+  const notes: string[] = [];
+  for (const hook of initHooks) {
+    const note = await hook(e, opts);
+    if (note) notes.push(note);
+  }
   const log = opts.log ?? (typeof process !== 'undefined' && !!process.versions?.node);
   if (log) {
     console.log(`[webgpu] adapter: ${e.describeAdapter()}; matmul: ${e.matmulVariant}`);
-    if (adapter.note) console.log(`[webgpu] ${adapter.note}`);
+    for (const line of [...notes, adapter.note ?? '']) if (line) console.log(`[webgpu] ${line}`);
   }
   return e;
 }

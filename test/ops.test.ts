@@ -189,7 +189,8 @@ for (const width of [4, 256]) {
 }
 
 describe('matmul', () => {
-  // Odd sizes around the tiles (both tilings cover 64 x 64 per workgroup), size-1 dims, batches, transposes.
+  // Odd sizes around the tiles (a workgroup covers 64 x 64, or 32 x 128 for register 16x4), size-1 dims,
+  // batches, transposes. Each style runs this adapter's picks (every variant: test/variants.test.ts).
   const dims: [number, number, number][] = [[7, 13, 9], [33, 65, 70], [1, 5, 1], [66, 1, 129]];
   for (const variant of ['register', 'shared'] as const) {
     it(`${variant} tiling: all four transpose cases on odd shapes`, async () => {

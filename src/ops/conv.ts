@@ -3,8 +3,13 @@
 // forward; each gradient is its own kernel.
 import { recordOp } from '../autograd.js';
 import { engine, type Engine } from '../engine.js';
+import type { Generated } from '../gpu/kernels.js';
 import { Tensor } from '../tensor.js';
+import { halfCopy } from './half.js';
 import { sum } from './reduce.js';
+import {
+  defaultConv, gemmClass, pick, picksOf, runsOn, type ConvKind, type ConvVariant,
+} from './tuning/variants.js';
 import { Uniforms } from './uniforms.js';
 import { assertDType, describe } from './validate.js';
 
@@ -33,16 +38,14 @@ interface Geometry {
   q: number;
 }
 
-/** Threads per workgroup (32 to 256 measured alike on SwiftShader). */
-const WG = 64;
 /**
- * Rows or columns of the GEMM output per thread (the `ROWS` and `COLS` constants) for a GEMM dimension
- * of `n`: 16 once it exceeds 8 (rows: output channels for forward and wgrad, input channels for dgrad;
- * columns: pixels, or input channels for wgrad), else 8, where a second half would be only waste.
- * 16 x 16 measured fastest on SwiftShader (bench/RESULTS.md, "conv2d tile choices").
+ * Rows or columns of the GEMM output per thread (the `ROWS` and `COLS` constants of the register
+ * kernels) for a GEMM dimension of `n`: the variant's block once n exceeds 8, else 8, where a second
+ * half would be only waste (rows: output channels for forward and wgrad, input channels for dgrad;
+ * columns: pixels, or input channels for wgrad).
  */
-function blockOf(n: number): number {
-  return n > 8 ? 16 : 8;
+function blockOf(n: number, block: 8 | 16): number {
+  return n > 8 ? block : 8;
 }
 
 function pair(op: string, what: string, v: number | readonly [number, number] | undefined, fallback: number, min: number): [number, number] {
@@ -81,17 +84,65 @@ function geometry(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOp
   return { n, c, h, w, k, r, s, sh, sw, ph, pw, p, q };
 }
 
-/** Pipeline constants of a kernel whose GEMM has `rows` rows and `cols` columns. */
-function constants(g: Geometry, rows: number, cols: number) {
-  return { WG, ROWS: blockOf(rows), COLS: blockOf(cols), R: g.r, S: g.s, SH: g.sh, SW: g.sw, PH: g.ph, PW: g.pw };
+/** Pipeline constants of a register kernel whose GEMM has `rows` rows and `cols` columns. */
+function constants(g: Geometry, v: RegisterConv, rows: number, cols: number) {
+  return { WG: v.wg, ROWS: blockOf(rows, v.block), COLS: blockOf(cols, v.block), ...geometryConstants(g) };
+}
+
+/** Kernel size, stride and padding: pipeline constants of every conv2d kernel. */
+function geometryConstants(g: Geometry) {
+  return { R: g.r, S: g.s, SH: g.sh, SW: g.sw, PH: g.ph, PW: g.pw };
 }
 
 function params(g: Geometry, parts = 1, phaseH = 0, phaseW = 0, subH = 0, subW = 0): ArrayBuffer {
   return new Uniforms(48).u32(g.n, g.c, g.h, g.w, g.k, g.p, g.q, parts, phaseH, phaseW, subH, subW).buffer;
 }
 
-/** Threads covering a rows x cols GEMM output. */
-const threadsFor = (rows: number, cols: number) => Math.ceil(rows / blockOf(rows)) * Math.ceil(cols / blockOf(cols));
+/** Threads of a register kernel covering a rows x cols GEMM output. */
+const threadsFor = (v: RegisterConv, rows: number, cols: number) => Math.ceil(rows / blockOf(rows, v.block)) * Math.ceil(cols / blockOf(cols, v.block));
+
+type RegisterConv = Extract<ConvVariant, { kernel: 'register' }>;
+
+/** The GEMM of a convolution kernel: output rows and columns, and its reduction length. */
+function gemmOf(kind: ConvKind, g: Geometry): [number, number, number] {
+  if (kind === 'forward') return [g.k, g.n * g.p * g.q, g.c * g.r * g.s];
+  if (kind === 'dgrad') return [g.c, g.n * g.h * g.w, g.k * g.r * g.s];
+  return [g.k, g.c * g.r * g.s, g.n * g.p * g.q];
+}
+
+/**
+ * The variant for GEMM `kind` of this convolution: the engine's pick for its shape class, unless that
+ * cannot run it on this adapter (grid too wide, or limits): then today's register kernel.
+ */
+function convVariantFor(e: Engine, kind: ConvKind, g: Geometry): ConvVariant {
+  const [rows, cols, red] = gemmOf(kind, g);
+  const v = pick(picksOf(e).conv[kind], gemmClass(rows, cols, red));
+  const fits = v.kernel === 'register' || Math.max(Math.ceil(cols / v.bn), Math.ceil(rows / v.bm)) <= e.limits.maxComputeWorkgroupsPerDimension;
+  return fits && runsOn(e, v) ? v : defaultConv(e, kind);
+}
+
+/** How a dispatch specialises the family: f16 operands under f16 storage, a tiled variant's constants. */
+function generatedFor(e: Engine, v: ConvVariant): Generated | undefined {
+  const precision = e.f16Storage ? { consts: { In: 'f16' }, features: ['shader-f16' as const] } : {};
+  if (v.kernel === 'register') return e.f16Storage ? precision : undefined;
+  return { ...precision, consts: { ...precision.consts, BM: v.bm, BN: v.bn, BK: v.bk, TM: v.tm, TN: v.tn, NBUF: v.buffers } };
+}
+
+/**
+ * Bindings 1-5 of conv2d_tiled, which declares every operand (one entry point for the three GEMMs):
+ * those a KIND does not read are filled with one it does.
+ */
+function tiledBindings(out: Tensor, op: string, [x, w, dy, bias]: (GPUBuffer | null)[]): GPUBuffer[] {
+  const fill = (x ?? w ?? dy)!;
+  return [out.bufferFor(op), x ?? fill, w ?? fill, dy ?? fill, bias ?? fill];
+}
+
+/** Operand buffers of a dispatch: f16 copies under f16 storage (given back by `done`). */
+function operands(e: Engine, op: string, ...ts: Tensor[]): { buffers: GPUBuffer[]; done: () => void } {
+  if (!e.f16Storage) return { buffers: ts.map((t) => t.bufferFor(op)), done: () => {} };
+  const buffers = ts.map((t) => halfCopy(e, t, op));
+  return { buffers, done: () => buffers.forEach((b) => e.freeBuffer(b)) };
+}
 
 /**
  * One kernel for every filter size. The alternative for 1x1 stride-1 unpadded convolutions, the
@@ -100,55 +151,90 @@ const threadsFor = (rows: number, cols: number) => Math.ceil(rows / blockOf(rows
  * stride-2 1x1 shortcuts of ResNets still need this kernel.
  */
 function dispatchForward(e: Engine, y: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry): void {
+  const v = convVariantFor(e, 'forward', g);
   const pixels = g.n * g.p * g.q;
-  const wb = weight.bufferFor('conv2d');
-  e.dispatch({
-    family: 'conv2d', entry: 'conv2d_forward', constants: { ...constants(g, g.k, pixels), HAS_BIAS: !!bias }, params: params(g),
-    // Without a bias the weight buffer fills binding 5: HAS_BIAS = false never reads it.
-    buffers: [y.bufferFor('conv2d'), x.bufferFor('conv2d'), wb, null, bias ? bias.bufferFor('conv2d') : wb],
-    groups: e.grid(Math.ceil(threadsFor(g.k, pixels) / WG)),
-  });
+  const { buffers: [xb, wb], done } = operands(e, 'conv2d', x, weight);
+  // Without a bias the weight buffer fills binding 5: HAS_BIAS = false never reads it.
+  const bb = bias ? bias.bufferFor('conv2d') : wb;
+  const generated = generatedFor(e, v);
+  if (v.kernel === 'register') {
+    e.dispatch({
+      family: 'conv2d', entry: 'conv2d_forward', constants: { ...constants(g, v, g.k, pixels), HAS_BIAS: !!bias }, generated, params: params(g),
+      buffers: [y.bufferFor('conv2d'), xb, wb, null, bb],
+      groups: e.grid(Math.ceil(threadsFor(v, g.k, pixels) / v.wg)),
+    });
+  } else {
+    e.dispatch({
+      family: 'conv2d', entry: 'conv2d_tiled', constants: { ...geometryConstants(g), KIND: 0, HAS_BIAS: !!bias }, generated, params: params(g),
+      buffers: tiledBindings(y, 'conv2d', [xb, wb, null, bb]),
+      groups: [Math.ceil(pixels / v.bn), Math.ceil(g.k / v.bm), 1],
+    });
+  }
+  done();
 }
 
 /** dx, one dispatch per stride phase (see conv2d.wgsl): every input pixel belongs to exactly one. */
 function inputGrad(e: Engine, dy: Tensor, weight: Tensor, g: Geometry): Tensor {
+  const v = convVariantFor(e, 'dgrad', g);
   const dx = Tensor.empty([g.n, g.c, g.h, g.w]);
   if (dx.size === 0) return dx;
+  const op = 'conv2d backward';
+  const { buffers: [wb, dyb], done } = operands(e, op, weight, dy);
+  const generated = generatedFor(e, v);
   for (let a = 0; a < Math.min(g.sh, g.h); a++) {
     for (let b = 0; b < Math.min(g.sw, g.w); b++) {
       const subH = Math.ceil((g.h - a) / g.sh);
       const subW = Math.ceil((g.w - b) / g.sw);
       const pixels = g.n * subH * subW;
-      e.dispatch({
-        family: 'conv2d', entry: 'conv2d_dgrad', constants: constants(g, g.c, pixels), params: params(g, 1, a, b, subH, subW),
-        buffers: [dx.bufferFor('conv2d backward'), null, weight.bufferFor('conv2d backward'), dy.bufferFor('conv2d backward')],
-        groups: e.grid(Math.ceil(threadsFor(g.c, pixels) / WG)),
-      });
+      const common = { generated, params: params(g, 1, a, b, subH, subW) };
+      if (v.kernel === 'register') {
+        e.dispatch({
+          family: 'conv2d', entry: 'conv2d_dgrad', constants: constants(g, v, g.c, pixels), ...common, buffers: [dx.bufferFor(op), null, wb, dyb],
+          groups: e.grid(Math.ceil(threadsFor(v, g.c, pixels) / v.wg)),
+        });
+      } else {
+        // The tiled kernel takes the phase as pipeline constants: its tap loops then have constant bounds.
+        e.dispatch({
+          family: 'conv2d', entry: 'conv2d_tiled', constants: { ...geometryConstants(g), KIND: 1, PHASE_H: a, PHASE_W: b }, ...common,
+          buffers: tiledBindings(dx, op, [null, wb, dyb, null]),
+          groups: [Math.ceil(pixels / v.bn), Math.ceil(g.c / v.bm), 1],
+        });
+      }
     }
   }
+  done();
   return dx;
 }
 
 /**
- * Threads wgrad aims for: the output dw is small (K C R S: 2304 values for a 16-channel 3x3 layer,
- * 9 threads' worth), so its long reduction over N P Q is split into parts, summed afterwards. 1024 on
- * SwiftShader, where 512 to 4096 measured alike (bench/RESULTS.md, "conv2d tile choices"); on GPUs,
- * which need tens of thousands of threads, 32768 (not measured here).
+ * dw: partial sums over ranges of rows (n, p), then one sum over the parts. The output dw is small
+ * (K C R S: 2304 values for a 16-channel 3x3 layer, 9 register threads' worth), so its long reduction
+ * over N P Q is split into as many parts as bring the threads near the variant's `split`.
  */
-function wgradThreads(e: Engine): number {
-  return e.adapter.isFallbackAdapter ? 1024 : 32768;
-}
-
-/** dw: partial sums over ranges of rows (n, p), then one sum over the parts. */
 function weightGrad(e: Engine, dy: Tensor, x: Tensor, g: Geometry): Tensor {
-  const outTiles = threadsFor(g.k, g.c) * g.r * g.s;
-  const parts = Math.max(1, Math.min(g.n * g.p, Math.ceil(wgradThreads(e) / outTiles)));
+  const v = convVariantFor(e, 'wgrad', g);
+  const split = v.split ?? (defaultConv(e, 'wgrad').split as number);
+  const crs = g.c * g.r * g.s;
+  const tiles = v.kernel === 'register' ? threadsFor(v, g.k, g.c) * g.r * g.s : Math.ceil(crs / v.bn) * Math.ceil(g.k / v.bm);
+  const threadsPerTile = v.kernel === 'register' ? 1 : (v.bm / v.tm) * (v.bn / v.tn);
+  const maxParts = v.kernel === 'register' ? g.n * g.p : Math.min(g.n * g.p, e.limits.maxComputeWorkgroupsPerDimension);
+  const parts = Math.max(1, Math.min(maxParts, Math.ceil(split / (tiles * threadsPerTile))));
   const partial = Tensor.empty(parts > 1 ? [parts, g.k, g.c, g.r, g.s] : [g.k, g.c, g.r, g.s]);
-  e.dispatch({
-    family: 'conv2d', entry: 'conv2d_wgrad', constants: constants(g, g.k, g.c), params: params(g, parts),
-    buffers: [partial.bufferFor('conv2d backward'), x.bufferFor('conv2d backward'), null, dy.bufferFor('conv2d backward')],
-    groups: e.grid(Math.ceil((outTiles * parts) / WG)),
-  });
+  const op = 'conv2d backward';
+  const { buffers: [xb, dyb], done } = operands(e, op, x, dy);
+  const common = { generated: generatedFor(e, v), params: params(g, parts) };
+  if (v.kernel === 'register') {
+    e.dispatch({
+      family: 'conv2d', entry: 'conv2d_wgrad', constants: constants(g, v, g.k, g.c), ...common, buffers: [partial.bufferFor(op), xb, null, dyb],
+      groups: e.grid(Math.ceil((tiles * parts) / v.wg)),
+    });
+  } else {
+    e.dispatch({
+      family: 'conv2d', entry: 'conv2d_tiled', constants: { ...geometryConstants(g), KIND: 2 }, ...common, buffers: tiledBindings(partial, op, [xb, null, dyb, null]),
+      groups: [Math.ceil(crs / v.bn), Math.ceil(g.k / v.bm), parts],
+    });
+  }
+  done();
   if (parts === 1) return partial;
   const dw = sum(partial, 0);
   partial.dispose();

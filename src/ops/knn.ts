@@ -23,7 +23,7 @@ export function neighbourRowStats(x: Tensor, labels: Tensor, m: number, t: numbe
   const [n, d] = x.shape;
   const rows = blockRows(n, blockBytes);
   const e = engine();
-  // Distance tiling follows the matmul choice measured at start-up: the same arithmetic shape.
+  // Distance tiling follows the matmul style chosen at start-up: the same arithmetic shape.
   const register = e.matmulVariant === 'register';
   const tile = 16;
   const span = register ? 32 : tile;

@@ -1,8 +1,13 @@
 // Matrix multiply (shaders/matmul.wgsl), batched, with transposed operands expressed as strides.
 import { recordOp } from '../autograd.js';
-import { engine, onInit, type Engine } from '../engine.js';
+import { engine, type Engine } from '../engine.js';
+import type { ShaderFeature } from '../gpu/kernels.js';
 import { formatShape, Tensor } from '../tensor.js';
+import { halfCopy } from './half.js';
 import { sumTo } from './reduce.js';
+import {
+  gemmClass, MATMUL_STYLE_DEFAULT, pick, picksOf, runsOn, styleOf, tuningOf, type MatmulVariant,
+} from './tuning/variants.js';
 import { Uniforms } from './uniforms.js';
 import { assertDType, describe } from './validate.js';
 
@@ -13,10 +18,7 @@ export interface MatmulOptions {
   transB?: boolean;
 }
 
-/** Threads per workgroup (wgX x wgY) and the block of C each thread keeps in registers (tm x tn). */
-const REGISTER_TILE = { wgX: 8, wgY: 8, tm: 8, tn: 8 };
-const SHARED_TILE = 64;
-
+/** Sizes of one product: op(A) [batch, m, k] times op(B) [batch, k, n]. */
 interface Geometry {
   m: number;
   n: number;
@@ -41,8 +43,26 @@ function geometry(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Geome
   return { m: am, n: bn, k: ak, batchShape, batch: batchShape.reduce((x, y) => x * y, 1) };
 }
 
-/** Records C = op(A) op(B) into `out`, choosing the tiling picked for this adapter. */
-function dispatchMatmul(e: Engine, out: Tensor, a: Tensor, b: Tensor, g: Geometry, transA: boolean, transB: boolean, variant = e.matmulVariant): void {
+/** Whether `v` can run this product on `e` (its grid within the adapter's limits). */
+function fits(e: Engine, v: MatmulVariant, g: Geometry): boolean {
+  const [bm, bn] = v.kernel === 'register' ? [8 * v.wgY, 8 * v.wgX] : [v.bm, v.bn];
+  return runsOn(e, v) && Math.max(Math.ceil(g.m / bm), Math.ceil(g.n / bn)) <= e.limits.maxComputeWorkgroupsPerDimension;
+}
+
+/**
+ * The variant for this product: the engine's pick for its shape class. If `e.matmulVariant` was set to
+ * the other style than start-up's (init({matmul}), tests, the kernel lab), a pick of that style or else
+ * the style's default. The style's default too where the pick cannot run the product.
+ */
+function matmulVariantFor(e: Engine, g: Geometry): MatmulVariant {
+  const style = e.matmulVariant;
+  const v = pick(picksOf(e).matmul, gemmClass(g.batch * g.m, g.n, g.k));
+  const allowed = style === tuningOf(e).style || styleOf(v) === style;
+  return allowed && fits(e, v, g) ? v : MATMUL_STYLE_DEFAULT[style];
+}
+
+/** Records C = op(A) op(B) into `out` with variant `v` (f16 copies of the operands under f16 storage). */
+function dispatchMatmul(e: Engine, out: Tensor, a: Tensor, b: Tensor, g: Geometry, transA: boolean, transB: boolean, v = matmulVariantFor(e, g)): void {
   if (out.size === 0) return;
   // Element strides of A[m, k] and B[k, n] as stored.
   const [aRs, aCs] = transA ? [1, g.m] : [g.k, 1];
@@ -50,19 +70,36 @@ function dispatchMatmul(e: Engine, out: Tensor, a: Tensor, b: Tensor, g: Geometr
   const aBs = a.rank > 2 ? g.m * g.k : 0;
   const bBs = b.rank > 2 ? g.k * g.n : 0;
   const params = new Uniforms(48).u32(g.m, g.n, g.k, g.batch, aRs, aCs, bRs, bCs, aBs, bBs, 0, 0).buffer;
-  const buffers = [out.bufferFor('matmul'), a.bufferFor('matmul'), b.bufferFor('matmul')];
-  if (variant === 'shared') {
+  const half = e.f16Storage;
+  const [ab, bb] = half ? [halfCopy(e, a, 'matmul'), halfCopy(e, b, 'matmul')] : [a.bufferFor('matmul'), b.bufferFor('matmul')];
+  // f32 operands compile the file as written; f16 ones rewrite the operand type `In`.
+  const features: ShaderFeature[] = half ? ['shader-f16'] : [];
+  const precision: Record<string, string> = half ? { In: 'f16' } : {};
+  if (v.kernel === 'register') {
     e.dispatch({
-      family: 'matmul', entry: 'matmul_shared', params, buffers,
-      groups: [Math.ceil(g.n / SHARED_TILE), Math.ceil(g.m / SHARED_TILE), g.batch],
+      family: 'matmul', entry: 'matmul_register', constants: { WG_X: v.wgX, WG_Y: v.wgY },
+      generated: half ? { consts: precision, features } : undefined,
+      params, buffers: [out.bufferFor('matmul'), ab, bb],
+      groups: [Math.ceil(g.n / (8 * v.wgX)), Math.ceil(g.m / (8 * v.wgY)), g.batch],
     });
   } else {
-    const t = REGISTER_TILE;
+    // Quads along each operand's contiguous axis need that axis's length to be a multiple of 4.
+    const aVec = v.vec4 && (transA ? g.m : g.k) % 4 === 0;
+    const bVec = v.vec4 && (transB ? g.k : g.n) % 4 === 0;
+    const tiled = v.kernel === 'tiled';
     e.dispatch({
-      family: 'matmul', entry: 'matmul_register', constants: { WG_X: t.wgX, WG_Y: t.wgY }, params, buffers,
-      groups: [Math.ceil(g.n / (t.wgX * t.tn)), Math.ceil(g.m / (t.wgY * t.tm)), g.batch],
+      family: 'matmul', entry: tiled ? 'matmul_tiled' : 'matmul_subgroup',
+      constants: { A_CONTIG_K: !transA, B_CONTIG_N: !transB, A_VEC: aVec, B_VEC: bVec },
+      generated: {
+        consts: { ...precision, BM: v.bm, BN: v.bn, TM: v.tm, TN: v.tn, ...(v.kernel === 'tiled' ? { BK: v.bk, NBUF: v.buffers } : {}) },
+        features: tiled ? features : [...features, 'subgroups'],
+      },
+      // matmul_subgroup reads A one value at a time (binding 4 unused).
+      params, buffers: [out.bufferFor('matmul'), ab, bb, tiled ? ab : null, bb],
+      groups: [Math.ceil(g.n / v.bn), Math.ceil(g.m / v.bm), g.batch],
     });
   }
+  if (half) for (const buf of [ab, bb]) e.freeBuffer(buf);
 }
 
 /**
@@ -104,11 +141,12 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
 }
 
 /**
- * Times both tilings on this adapter (a 256 x 256 x 256 product, after a warm-up that also compiles)
- * and returns the faster: workgroup memory pays on real GPUs and costs on CPU-backed adapters such as
- * SwiftShader. About a second on SwiftShader, milliseconds on a GPU.
+ * Times both styles' default variants on this adapter (a 256 x 256 x 256 product, after a warm-up that
+ * also compiles) and returns the faster: workgroup memory pays on real GPUs and costs on CPU-backed
+ * adapters such as SwiftShader. About a second on SwiftShader, milliseconds on a GPU. Start-up runs it
+ * for adapters the winners table does not know (src/ops/tuning/table.ts).
  */
-async function chooseMatmulVariant(e: Engine): Promise<'register' | 'shared'> {
+export async function autotuneMatmul(e: Engine): Promise<'register' | 'shared'> {
   const size = 256;
   const a = Tensor.empty([size, size]).keep();
   const b = Tensor.empty([size, size]).keep();
@@ -116,21 +154,16 @@ async function chooseMatmulVariant(e: Engine): Promise<'register' | 'shared'> {
   const g = geometry(a, b, false, false);
   const times: Record<'register' | 'shared', number> = { register: Infinity, shared: Infinity };
   try {
-    for (const variant of ['register', 'shared'] as const) {
-      dispatchMatmul(e, c, a, b, g, false, false, variant);
+    for (const style of ['register', 'shared'] as const) {
+      dispatchMatmul(e, c, a, b, g, false, false, MATMUL_STYLE_DEFAULT[style]);
       await e.sync();
       const t0 = performance.now();
-      dispatchMatmul(e, c, a, b, g, false, false, variant);
+      dispatchMatmul(e, c, a, b, g, false, false, MATMUL_STYLE_DEFAULT[style]);
       await e.sync();
-      times[variant] = performance.now() - t0;
+      times[style] = performance.now() - t0;
     }
   } finally {
     for (const t of [a, b, c]) t.dispose();
   }
   return times.shared < times.register ? 'shared' : 'register';
 }
-
-// Chosen once per adapter at init(), where nothing else is running; init({matmul}) names one instead.
-onInit(async (e, opts) => {
-  e.matmulVariant = opts.matmul && opts.matmul !== 'auto' ? opts.matmul : await chooseMatmulVariant(e);
-});

@@ -2,7 +2,9 @@
 // comparison of a GPU op (forward and gradients) with its reference.
 import { expect } from 'vitest';
 import * as T from '../../src/index.js';
-import { arr, size, type Arr, type RefOp } from './ops.js';
+import { arr, relError, size, type Arr, type RefOp } from './ops.js';
+
+export { relError };
 
 /** Small deterministic PRNG (mulberry32), so failures reproduce. */
 export function rng(seed: number): () => number {
@@ -19,20 +21,6 @@ export function rng(seed: number): () => number {
 /** Random values in [lo, hi), rounded to float32 so the reference sees exactly what the GPU gets. */
 export function randomArr(shape: number[], next: () => number, lo = -2, hi = 2): Arr {
   return arr(shape, Float32Array.from({ length: size(shape) }, () => lo + (hi - lo) * next()));
-}
-
-/** Norm-wise relative error max|got - want| / max|want| (NaN anywhere counts as an infinite error). */
-export function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  if (got.length !== want.length) return Infinity;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    if (Number.isNaN(got[i]) !== Number.isNaN(want[i])) return Infinity;
-    if (Number.isNaN(want[i])) continue;
-    num = Math.max(num, Math.abs(got[i] - want[i]));
-    den = Math.max(den, Math.abs(want[i]));
-  }
-  return num / Math.max(den, 1e-30);
 }
 
 export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {

@@ -14,6 +14,35 @@ export interface RefOp {
 }
 
 export const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Norm-wise relative error max|got - want| / max|want| (NaN anywhere counts as an infinite error). */
+export function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  if (got.length !== want.length) return Infinity;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < want.length; i++) {
+    if (Number.isNaN(got[i]) !== Number.isNaN(want[i])) return Infinity;
+    if (Number.isNaN(want[i])) continue;
+    num = Math.max(num, Math.abs(got[i] - want[i]));
+    den = Math.max(den, Math.abs(want[i]));
+  }
+  return num / Math.max(den, 1e-30);
+}
+
+/** The nearest f16 value (ties to even; no overflow handling: for inputs well inside f16's range). */
+export function roundToF16(x: number): number {
+  const a = Math.abs(x);
+  if (a === 0 || !Number.isFinite(a)) return x;
+  // Below 2^-14 f16 is subnormal: a fixed step of 2^-24.
+  let exp = Math.max(-14, Math.floor(Math.log2(a)));
+  if (exp > -14 && 2 ** exp > a) exp--;
+  const ulp = 2 ** (exp - 10);
+  const q = a / ulp;
+  const f = Math.floor(q);
+  const rounded = q - f > 0.5 || (q - f === 0.5 && f % 2 === 1) ? f + 1 : f;
+  return Math.sign(x) * rounded * ulp;
+}
+
 export const arr = (shape: number[], data?: ArrayLike<number>): Arr => ({ shape, data: data ? Float64Array.from(data) : new Float64Array(size(shape)) });
 
 function strides(shape: readonly number[]): number[] {
