@@ -7,6 +7,9 @@ import type { Generated } from '../gpu/kernels.js';
 import { Tensor } from '../tensor.js';
 import { halfCopy } from './half.js';
 import { sum } from './reduce.js';
+// For its side effect: registers the start-up step that picks this engine's kernels (any program that
+// runs this op tunes its engine at init(), whatever else it imports).
+import './tuning/table.js';
 import {
   defaultConv, gemmClass, pick, picksOf, runsOn, type ConvKind, type ConvVariant,
 } from './tuning/variants.js';

@@ -5,6 +5,9 @@ import type { ShaderFeature } from '../gpu/kernels.js';
 import { formatShape, Tensor } from '../tensor.js';
 import { halfCopy } from './half.js';
 import { sumTo } from './reduce.js';
+// For its side effect: registers the start-up step that picks this engine's kernels (any program that
+// runs this op tunes its engine at init(), whatever else it imports).
+import './tuning/table.js';
 import {
   gemmClass, MATMUL_STYLE_DEFAULT, pick, picksOf, runsOn, styleOf, tuningOf, type MatmulVariant,
 } from './tuning/variants.js';
